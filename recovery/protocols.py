@@ -1,0 +1,86 @@
+"""What the recovery engine needs from the outside world, as small Protocols.
+
+`bot/` provides the real adapters (Stripe, Slack, LLMs, SMTP); tests use in-memory fakes.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from recovery.domain import (
+    CustomerSnapshot,
+    DeclineInfo,
+    DraftRequest,
+    DraftResult,
+    InvoiceSnapshot,
+    OutgoingEmail,
+)
+
+
+class BillingError(Exception):
+    """A billing read failed in a way worth retrying later (429, 5xx, network)."""
+
+
+class NotFoundError(Exception):
+    """The billing object does not exist."""
+
+
+class Billing(Protocol):
+    """Reads from the billing system (Stripe). Every call may raise BillingError."""
+
+    async def get_invoice(self, invoice_id: str) -> InvoiceSnapshot: ...
+
+    async def get_customer(self, customer_id: str) -> CustomerSnapshot: ...
+
+    async def find_customer_by_email(self, email: str) -> CustomerSnapshot | None: ...
+
+    async def lifetime_value(self, customer_id: str) -> dict[str, int]:
+        """Sum of amount_paid over all paid invoices of the customer, per currency."""
+        ...
+
+    async def decline_info(self, invoice: InvoiceSnapshot) -> DeclineInfo: ...
+
+
+class Drafter(Protocol):
+    """Writes a checked draft email body. Never raises: falls back to the template."""
+
+    async def draft(self, request: DraftRequest) -> DraftResult: ...
+
+
+class MailError(Exception):
+    """Base class of delivery failures."""
+
+
+class TemporaryMailError(MailError):
+    """Not delivered, safe to retry (4xx before the message was accepted, refused connection)."""
+
+
+class PermanentMailError(MailError):
+    """Not delivered and never will be (5xx)."""
+
+
+class UnknownMailOutcome(MailError):
+    """The connection broke after DATA: the message may or may not have left. Never resend."""
+
+
+class Mailer(Protocol):
+    """Delivers one rendered email; raises a MailError subclass on failure."""
+
+    async def send(self, email: OutgoingEmail) -> None: ...
+
+
+class Notifier(Protocol):
+    """Shows the state of cases to people. Each call renders the current database state,
+    so calling it twice is harmless (post the first time, update in place afterwards)."""
+
+    async def sync_approval_card(self, *, draft_id: int) -> None: ...
+
+    async def sync_vip_task_card(self, *, task_id: int) -> None: ...
+
+    async def sync_case_cards(self, *, case_id: int) -> None:
+        """Update every card of a case (e.g. after it was paid or voided)."""
+        ...
+
+    async def escalate(self, *, case_id: int, note: str) -> None: ...
+
+    async def remind_vip_task(self, *, task_id: int) -> None: ...
