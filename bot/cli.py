@@ -1,0 +1,156 @@
+"""The `dunbot` command line."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+from typing import Annotated
+
+import typer
+
+from bot.settings import Settings
+
+app = typer.Typer(
+    help="dunbot: recover failed Stripe payments with Slack approvals.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+def _settings(**overrides: object) -> Settings:
+    from pydantic import ValidationError
+
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as error:
+        typer.secho("Configuration is invalid:", fg="red", err=True)
+        for problem in error.errors():
+            name = ".".join(str(part) for part in problem["loc"]).upper()
+            typer.secho(f"  {name}: {problem['msg']}", err=True)
+        typer.secho("Fix the environment (see .env.example) or dunbot.toml.", err=True)
+        raise typer.Exit(2) from None
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply database migrations (safe to run on every start)."""
+    from storage.migrate import upgrade
+
+    settings = _settings()
+    upgrade(settings.database_url)
+    typer.echo("database is up to date")
+
+
+def _require_migrated(settings: Settings) -> None:
+    from storage.db import Database
+    from storage.migrate import head_revision, is_up_to_date
+
+    async def check() -> bool:
+        db = Database(settings.database_url)
+        try:
+            return await is_up_to_date(db)
+        finally:
+            await db.dispose()
+
+    if not asyncio.run(check()):
+        typer.secho(
+            f"The database is not migrated to the current schema ({head_revision()}).\n"
+            "Run `dunbot db upgrade` first (with the same DATABASE_URL).",
+            fg="red",
+            err=True,
+        )
+        raise typer.Exit(1)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    no_worker: Annotated[bool, typer.Option("--no-worker", help="Web only.")] = False,
+) -> None:
+    """Run the web app (Stripe webhook, Slack, health, metrics) with the worker in-process."""
+    import uvicorn
+
+    from bot.wiring import build_app
+
+    settings = _settings()
+    _require_migrated(settings)
+    application = build_app(settings, run_worker=not no_worker)
+    uvicorn.run(application, host=host, port=port, log_config=None, access_log=False)
+
+
+@app.command()
+def worker() -> None:
+    """Run only the job worker (scale out on PostgreSQL)."""
+    from bot.wiring import build_runtime, build_worker
+
+    settings = _settings()
+    _require_migrated(settings)
+
+    async def main() -> None:
+        runtime = build_runtime(settings)
+        job_worker = build_worker(runtime)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        try:
+            await job_worker.run(stop)
+        finally:
+            await runtime.db.dispose()
+
+    asyncio.run(main())
+
+
+@app.command()
+def jobs(
+    limit: Annotated[int, typer.Option(help="How many to list.")] = 50,
+) -> None:
+    """List dead jobs and jobs waiting to retry, with their last error."""
+    from storage.db import Database
+    from storage.queue import failed_jobs
+
+    settings = _settings()
+
+    async def main() -> None:
+        db = Database(settings.database_url)
+        try:
+            rows = await failed_jobs(db, limit=limit)
+        finally:
+            await db.dispose()
+        if not rows:
+            typer.echo("no failed or dead jobs")
+            return
+        for job in rows:
+            typer.echo(
+                f"#{job.id} {job.kind} {job.status} attempts={job.attempts}/{job.max_attempts} "
+                f"next={job.run_at:%Y-%m-%d %H:%M:%S} key={job.dedupe_key or '-'}\n"
+                f"    {job.last_error}"
+            )
+
+    asyncio.run(main())
+
+
+@app.command()
+def check() -> None:
+    """Validate configuration and reach each configured service."""
+    from bot.checks import run_checks
+
+    settings = _settings()
+    problems = asyncio.run(run_checks(settings, echo=typer.echo))
+    if problems:
+        typer.secho(f"{problems} problem(s) found.", fg="red", err=True)
+        raise typer.Exit(1)
+    typer.secho("configuration OK", fg="green")
+
+
+def main() -> None:
+    """Console script entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

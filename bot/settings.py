@@ -1,0 +1,140 @@
+"""Settings: environment variables, optionally a `dunbot.toml`; the environment wins.
+
+Built once by the CLI or `create_app()` and passed down; nothing reads the environment at import.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./dunbot.db"
+
+
+def _toml_path() -> Path:
+    return Path(os.environ.get("DUNBOT_CONFIG", "dunbot.toml"))
+
+
+class Settings(BaseSettings):
+    """Every setting of the contract in ../shared/ARCHITECTURE.md, validated once."""
+
+    model_config = SettingsConfigDict(
+        env_ignore_empty=True, extra="ignore", case_sensitive=False, env_file=None
+    )
+
+    environment: Literal["development", "production", "test", "demo"] = "development"
+    log_format: Literal["auto", "json", "console"] = "auto"
+    log_level: str = "INFO"
+
+    database_url: str = DEFAULT_DATABASE_URL
+
+    stripe_api_key: SecretStr | None = None
+    stripe_webhook_secret: SecretStr | None = None
+    stripe_api_base: str | None = None
+    stripe_webhook_tolerance_s: int = 300
+
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_api_url: str = "https://slack.com/api/"
+    slack_approvals_channel: str | None = None
+    slack_vip_channel: str | None = None
+    finance_approvers: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    account_managers: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    vip_claim_sla_s: int = 7200
+
+    vip_ltv_threshold: int = 500000
+    vip_ltv_thresholds: dict[str, int] = Field(default_factory=dict)
+    vip_invoice_threshold: int = 50000
+
+    llm_provider: Literal["openai", "anthropic", "template"] = "template"
+    llm_model: str | None = None
+    llm_timeout_s: float = 30.0
+    openai_api_key: SecretStr | None = None
+    openai_base_url: str | None = None
+    anthropic_api_key: SecretStr | None = None
+    anthropic_base_url: str | None = None
+
+    email_backend: Literal["smtp", "file"] = "file"
+    email_outbox_dir: Path = Path("./outbox")
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_tls: Literal["starttls", "tls", "false"] = "starttls"
+    email_from: str = "billing@example.com"
+    email_reply_to: str | None = None
+    company_name: str = "Example Inc."
+
+    max_emails_per_invoice: int = 3
+    min_days_between_emails: float = 3.0
+
+    dashboard_token: SecretStr | None = None
+
+    job_lease_s: float = 30.0
+    job_max_attempts: int = 8
+    worker_poll_s: float = 0.5
+
+    @field_validator("finance_approvers", "account_managers", mode="before")
+    @classmethod
+    def _split_user_ids(cls, value: Any) -> Any:
+        """Accept 'U1, U2' from the environment as well as a list from the TOML file."""
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("smtp_tls", mode="before")
+    @classmethod
+    def _normalise_tls(cls, value: Any) -> Any:
+        """`SMTP_TLS=true` means STARTTLS, `false`/`0`/`no` means none."""
+        if isinstance(value, bool):
+            return "starttls" if value else "false"
+        if isinstance(value, str) and value.lower() in {"true", "1", "yes"}:
+            return "starttls"
+        if isinstance(value, str) and value.lower() in {"0", "no", "off", "none"}:
+            return "false"
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _normalise_database_url(cls, value: str) -> str:
+        """Use the async drivers for the plain URLs operators tend to paste."""
+        for plain, driver in (
+            ("postgres://", "postgresql+asyncpg://"),
+            ("postgresql://", "postgresql+asyncpg://"),
+            ("sqlite:///", "sqlite+aiosqlite:///"),
+        ):
+            if value.startswith(plain):
+                return driver + value[len(plain) :]
+        return value
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def ltv_threshold_for(self, currency: str) -> int:
+        """VIP LTV threshold in minor units for a currency (per-currency map, else default)."""
+        return self.vip_ltv_thresholds.get(currency.lower(), self.vip_ltv_threshold)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Init kwargs, then environment, then `dunbot.toml` (environment wins)."""
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=_toml_path())
+        return (init_settings, env_settings, toml)

@@ -1,0 +1,84 @@
+"""Async engine and unit-of-work sessions from DATABASE_URL (SQLite or PostgreSQL)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.orm import Session
+
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+JOBS_ENQUEUED_FLAG = "dunbot_jobs_enqueued"
+
+
+class Database:
+    """An engine plus a session factory; `transaction()` is the unit of work."""
+
+    def __init__(self, url: str, *, echo: bool = False) -> None:
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        kwargs: dict[str, Any] = {"echo": echo}
+        if self.is_sqlite:
+            kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+        else:
+            kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
+        self.engine: AsyncEngine = create_async_engine(url, **kwargs)
+        if self.is_sqlite:
+            _configure_sqlite(self.engine)
+        self._commit_listeners: list[Callable[[], None]] = []
+        session_class = type("DunbotSession", (Session,), {})
+        event.listen(session_class, "after_commit", self._after_commit)
+        self.sessions = async_sessionmaker(
+            self.engine, expire_on_commit=False, sync_session_class=session_class
+        )
+
+    def on_jobs_committed(self, callback: Callable[[], None]) -> None:
+        """Call `callback` after every commit that enqueued a job (in-process worker wake-up)."""
+        self._commit_listeners.append(callback)
+
+    def _after_commit(self, session: Session) -> None:
+        if session.info.pop(JOBS_ENQUEUED_FLAG, False):
+            for callback in self._commit_listeners:
+                callback()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """A session inside one transaction: commit on success, roll back on error.
+
+        On SQLite the transaction starts with BEGIN IMMEDIATE, so writers queue on the busy
+        timeout instead of failing mid-transaction with 'database is locked'.
+        """
+        async with self.sessions() as session:
+            async with session.begin():
+                yield session
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def _configure_sqlite(engine: AsyncEngine) -> None:
+    """WAL, a busy timeout, foreign keys, and writer transactions that take the lock up front."""
+    sync_engine = engine.sync_engine
+
+    @event.listens_for(sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy emit BEGIN itself (pysqlite's implicit transactions are off).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(sync_engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")

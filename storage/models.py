@@ -1,0 +1,311 @@
+"""SQLAlchemy models: the tables are the design. Changed only through Alembic migrations."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on both SQLite (which drops tzinfo) and PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UtcDateTime, dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class JobStatus(StrEnum):
+    """queued → running → succeeded | queued (retry) | dead; queued/running → cancelled."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    DEAD = "dead"
+    CANCELLED = "cancelled"
+
+
+class StripeEventRow(Base):
+    """Every verified Stripe event, stored once (unique on Stripe's event id)."""
+
+    __tablename__ = "stripe_events"
+
+    id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    type: Mapped[str] = mapped_column(String(100), index=True)
+    object_id: Mapped[str | None] = mapped_column(String(255))
+    stripe_created: Mapped[int] = mapped_column(BigInteger)
+    payload: Mapped[dict[str, Any]]
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    result: Mapped[str | None] = mapped_column(String(50))
+    processed_at: Mapped[datetime | None]
+
+
+class Job(Base):
+    """A durable unit of side-effecting work (see storage/queue.py)."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (
+        Index("ix_jobs_claim", "status", "run_at"),
+        Index("ix_jobs_serial_key_status", "serial_key", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]]
+    status: Mapped[str] = mapped_column(String(16), default=JobStatus.QUEUED)
+    dedupe_key: Mapped[str | None] = mapped_column(String(255), unique=True)
+    serial_key: Mapped[str | None] = mapped_column(String(255))
+    attempts: Mapped[int] = mapped_column(default=0)
+    max_attempts: Mapped[int] = mapped_column(default=8)
+    run_at: Mapped[datetime] = mapped_column(default=utcnow)
+    lease_expires_at: Mapped[datetime | None]
+    locked_by: Mapped[str | None] = mapped_column(String(100))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+
+
+class CustomerRow(Base):
+    """What we know of a Stripe customer, refreshed from Stripe, plus the cached LTV."""
+
+    __tablename__ = "customers"
+
+    id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(500))
+    email: Mapped[str | None] = mapped_column(String(500), index=True)
+    locale: Mapped[str | None] = mapped_column(String(35))
+    tier_override: Mapped[str | None] = mapped_column(String(20))
+    deleted: Mapped[bool] = mapped_column(default=False)
+    ltv_by_currency: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    ltv_refreshed_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class CaseStatus(StrEnum):
+    OPEN = "open"
+    PAUSED = "paused"
+    ESCALATED = "escalated"
+    PAID = "paid"
+    VOIDED = "voided"
+    UNCOLLECTIBLE = "uncollectible"
+    CLOSED = "closed"
+
+
+OPEN_CASE_STATUSES = (CaseStatus.OPEN, CaseStatus.PAUSED, CaseStatus.ESCALATED)
+
+
+class Case(Base):
+    """One failed invoice being recovered, from first failure until paid or given up."""
+
+    __tablename__ = "cases"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    invoice_id: Mapped[str] = mapped_column(String(255), unique=True)
+    invoice_number: Mapped[str | None] = mapped_column(String(255))
+    customer_id: Mapped[str] = mapped_column(String(255), index=True)
+    status: Mapped[str] = mapped_column(String(20), default=CaseStatus.OPEN, index=True)
+    segment: Mapped[str | None] = mapped_column(String(20))
+    segment_reasons: Mapped[list[Any]] = mapped_column(default=list)
+    ltv_by_currency: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    currency: Mapped[str] = mapped_column(String(3))
+    amount_due: Mapped[int] = mapped_column(BigInteger)
+    amount_remaining: Mapped[int] = mapped_column(BigInteger)
+    amount_recovered: Mapped[int] = mapped_column(BigInteger, default=0)
+    attempt_count: Mapped[int] = mapped_column(default=0)
+    next_payment_attempt: Mapped[datetime | None]
+    due_date: Mapped[datetime | None]
+    decline_category: Mapped[str | None] = mapped_column(String(40))
+    decline_code: Mapped[str | None] = mapped_column(String(80))
+    hosted_invoice_url: Mapped[str | None] = mapped_column(Text)
+    customer_email: Mapped[str | None] = mapped_column(String(500))
+    customer_name: Mapped[str | None] = mapped_column(String(500))
+    locale: Mapped[str | None] = mapped_column(String(35))
+    round: Mapped[int] = mapped_column(default=0)
+    handled_attempt: Mapped[int] = mapped_column(default=0)
+    emails_sent: Mapped[int] = mapped_column(default=0)
+    last_email_at: Mapped[datetime | None]
+    hold_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    resolved_at: Mapped[datetime | None]
+
+
+class DraftStatus(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    SUPERSEDED = "superseded"
+    CANCELLED = "cancelled"
+
+
+class Draft(Base):
+    """A proposed email for one round of a case, awaiting a finance decision."""
+
+    __tablename__ = "drafts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    round: Mapped[int] = mapped_column(default=1)
+    status: Mapped[str] = mapped_column(String(20), default=DraftStatus.PENDING)
+    version: Mapped[int] = mapped_column(default=1)
+    subject: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(20))
+    provider: Mapped[str] = mapped_column(String(40))
+    model: Mapped[str | None] = mapped_column(String(100))
+    prompt_version: Mapped[str] = mapped_column(String(40))
+    fallback_reason: Mapped[str | None] = mapped_column(Text)
+    guardrail_notes: Mapped[list[Any]] = mapped_column(default=list)
+    edited_by: Mapped[str | None] = mapped_column(String(50))
+    input_tokens: Mapped[int] = mapped_column(default=0)
+    output_tokens: Mapped[int] = mapped_column(default=0)
+    cost_usd: Mapped[float] = mapped_column(default=0.0)
+    decided_by: Mapped[str | None] = mapped_column(String(50))
+    decided_at: Mapped[datetime | None]
+    reject_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TaskStatus(StrEnum):
+    OPEN = "open"
+    CLAIMED = "claimed"
+    DONE = "done"
+    RESOLVED = "resolved"
+
+
+class VipTask(Base):
+    """An urgent task for an account manager instead of an automatic email."""
+
+    __tablename__ = "vip_tasks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), unique=True)
+    status: Mapped[str] = mapped_column(String(20), default=TaskStatus.OPEN)
+    version: Mapped[int] = mapped_column(default=1)
+    owner: Mapped[str | None] = mapped_column(String(50))
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    claimed_at: Mapped[datetime | None]
+    done_at: Mapped[datetime | None]
+    reminded_at: Mapped[datetime | None]
+
+
+class Pause(Base):
+    """A customer dunning is paused for, until `until` (None: until resumed)."""
+
+    __tablename__ = "pauses"
+
+    customer_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    until: Mapped[datetime | None]
+    reason: Mapped[str | None] = mapped_column(Text)
+    paused_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class OutboxStatus(StrEnum):
+    """approved → sending (lease) → sent | retrying | failed | unknown; or cancelled."""
+
+    APPROVED = "approved"
+    SENDING = "sending"
+    SENT = "sent"
+    RETRYING = "retrying"
+    FAILED = "failed"
+    UNKNOWN = "unknown"
+    CANCELLED = "cancelled"
+    WAITING = "waiting"
+
+
+class OutboxEmail(Base):
+    """One approved email and where its delivery stands. Never blindly resent."""
+
+    __tablename__ = "outbox_emails"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    draft_id: Mapped[int] = mapped_column(ForeignKey("drafts.id"), unique=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    status: Mapped[str] = mapped_column(String(20), default=OutboxStatus.APPROVED)
+    message_id: Mapped[str] = mapped_column(String(255), unique=True)
+    to_addr: Mapped[str | None] = mapped_column(String(500))
+    subject: Mapped[str | None] = mapped_column(Text)
+    text_body: Mapped[str | None] = mapped_column(Text)
+    html_body: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(default=0)
+    lease_expires_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+
+
+class SlackMessage(Base):
+    """Where a card was posted, so it can be updated in place with chat.update."""
+
+    __tablename__ = "slack_messages"
+    __table_args__ = (UniqueConstraint("card_kind", "subject_id", name="uq_slack_messages_card"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    card_kind: Mapped[str] = mapped_column(String(30))
+    subject_id: Mapped[int] = mapped_column(Integer)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(50))
+    ts: Mapped[str | None] = mapped_column(String(50))
+    thread_ts: Mapped[str | None] = mapped_column(String(50))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class AuditEntry(Base):
+    """Every state change of a case or pause, with who or what did it."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(60))
+    case_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    customer_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)

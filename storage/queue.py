@@ -1,0 +1,307 @@
+"""A durable job queue in the application database.
+
+- `enqueue` joins the caller's transaction, so "store the event and its job" is one commit.
+- A dedupe key is unique forever: enqueueing the same key twice is a no-op.
+- A serial key (e.g. the invoice id) means two jobs of that key never run at once.
+- `claim` leases one due job; a worker killed mid-job loses its lease and the job is claimed
+  again once the lease expires. SQLite serialises writers (BEGIN IMMEDIATE); PostgreSQL uses
+  `FOR UPDATE SKIP LOCKED` plus a transaction advisory lock per serial key.
+- Failures retry with exponential backoff and jitter up to `max_attempts`, then go `dead`.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.db import JOBS_ENQUEUED_FLAG, Database
+from storage.models import Job, JobStatus, utcnow
+
+
+class RetryLater(Exception):  # noqa: N818 - a signal, not an error
+    """Raised by a handler to run the job again after `delay_s` without counting a failure."""
+
+    def __init__(self, delay_s: float, reason: str) -> None:
+        super().__init__(reason)
+        self.delay_s = delay_s
+        self.reason = reason
+
+
+class PermanentJobError(Exception):
+    """Raised by a handler when retrying can never help: the job goes dead at once."""
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """Exponential backoff with jitter: base · factor^(attempt-1), capped, ± jitter."""
+
+    base_s: float = 2.0
+    factor: float = 2.0
+    max_delay_s: float = 600.0
+    jitter: float = 0.25
+
+    def delay_for(self, attempt: int) -> float:
+        raw = min(self.base_s * self.factor ** max(attempt - 1, 0), self.max_delay_s)
+        return raw * (1 + random.uniform(-self.jitter, self.jitter))
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedJob:
+    """A leased job as a handler sees it."""
+
+    id: int
+    kind: str
+    payload: dict[str, Any]
+    attempts: int
+    max_attempts: int
+    dedupe_key: str | None
+    serial_key: str | None
+
+
+async def enqueue(
+    session: AsyncSession,
+    *,
+    kind: str,
+    payload: dict[str, Any],
+    dedupe_key: str | None = None,
+    serial_key: str | None = None,
+    run_at: datetime | None = None,
+    delay_s: float | None = None,
+    max_attempts: int = 8,
+) -> int | None:
+    """Add a job inside the caller's transaction. Returns its id, or None for a duplicate key."""
+    now = utcnow()
+    when = run_at or (now + timedelta(seconds=delay_s) if delay_s else now)
+    values = {
+        "kind": kind,
+        "payload": payload,
+        "status": JobStatus.QUEUED,
+        "dedupe_key": dedupe_key,
+        "serial_key": serial_key,
+        "run_at": when,
+        "max_attempts": max_attempts,
+        "created_at": now,
+        "attempts": 0,
+    }
+    dialect = session.bind.dialect.name if session.bind else "sqlite"
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(Job).values(**values)
+    if dedupe_key is not None:
+        statement = statement.on_conflict_do_nothing(index_elements=["dedupe_key"])
+    job_id = await session.scalar(statement.returning(Job.id))
+    if job_id is not None:
+        session.info[JOBS_ENQUEUED_FLAG] = True
+    return job_id
+
+
+def _claimable(now: datetime, kinds: Iterable[str] | None) -> Any:
+    due_queued = and_(Job.status == JobStatus.QUEUED, Job.run_at <= now)
+    lease_expired = and_(Job.status == JobStatus.RUNNING, Job.lease_expires_at < now)
+    condition = or_(due_queued, lease_expired)
+    if kinds is not None:
+        condition = and_(condition, Job.kind.in_(list(kinds)))
+    return condition
+
+
+async def _serial_key_busy(session: AsyncSession, job: Job, now: datetime, is_pg: bool) -> bool:
+    """True when another job of the same serial key holds a live lease."""
+    if is_pg:
+        locked = await session.scalar(
+            select(func.pg_try_advisory_xact_lock(func.hashtext(job.serial_key)))
+        )
+        if not locked:
+            return True
+    other = await session.scalar(
+        select(Job.id)
+        .where(
+            Job.serial_key == job.serial_key,
+            Job.id != job.id,
+            Job.status == JobStatus.RUNNING,
+            Job.lease_expires_at >= now,
+        )
+        .limit(1)
+    )
+    return other is not None
+
+
+async def claim(
+    db: Database,
+    *,
+    worker_id: str,
+    lease_s: float,
+    kinds: Iterable[str] | None = None,
+    exclude_ids: Iterable[int] = (),
+) -> ClaimedJob | None:
+    """Lease the next due job (oldest first), honouring serial keys. None when idle."""
+    async with db.transaction() as session:
+        now = utcnow()
+        query = select(Job).where(_claimable(now, kinds)).order_by(Job.run_at, Job.id).limit(20)
+        excluded = list(exclude_ids)
+        if excluded:
+            query = query.where(Job.id.not_in(excluded))
+        if not db.is_sqlite:
+            query = query.with_for_update(skip_locked=True)
+        for job in (await session.scalars(query)).all():
+            if job.serial_key and await _serial_key_busy(session, job, now, not db.is_sqlite):
+                continue
+            job.status = JobStatus.RUNNING
+            job.attempts += 1
+            job.locked_by = worker_id
+            job.lease_expires_at = now + timedelta(seconds=lease_s)
+            job.started_at = now
+            return ClaimedJob(
+                id=job.id,
+                kind=job.kind,
+                payload=dict(job.payload),
+                attempts=job.attempts,
+                max_attempts=job.max_attempts,
+                dedupe_key=job.dedupe_key,
+                serial_key=job.serial_key,
+            )
+    return None
+
+
+def _owned(job_id: int, worker_id: str) -> Any:
+    return and_(Job.id == job_id, Job.locked_by == worker_id, Job.status == JobStatus.RUNNING)
+
+
+async def extend_lease(db: Database, *, job_id: int, worker_id: str, lease_s: float) -> bool:
+    """Heartbeat: push the lease forward. False when the lease was lost to another worker."""
+    async with db.transaction() as session:
+        result = await session.execute(
+            update(Job)
+            .where(_owned(job_id, worker_id))
+            .values(lease_expires_at=utcnow() + timedelta(seconds=lease_s))
+        )
+        return result.rowcount == 1
+
+
+async def complete(db: Database, *, job_id: int, worker_id: str) -> bool:
+    """Mark a leased job done."""
+    async with db.transaction() as session:
+        now = utcnow()
+        result = await session.execute(
+            update(Job)
+            .where(_owned(job_id, worker_id))
+            .values(status=JobStatus.SUCCEEDED, finished_at=now, lease_expires_at=None)
+        )
+        return result.rowcount == 1
+
+
+async def fail(
+    db: Database,
+    *,
+    job: ClaimedJob,
+    worker_id: str,
+    error: str,
+    policy: RetryPolicy,
+    permanent: bool = False,
+) -> str:
+    """Record a failure: back to `queued` with a backoff delay, or `dead` past the limit."""
+    now = utcnow()
+    dead = permanent or job.attempts >= job.max_attempts
+    values: dict[str, Any] = {"last_error": error[:4000], "lease_expires_at": None}
+    if dead:
+        values.update(status=JobStatus.DEAD, finished_at=now)
+    else:
+        run_at = now + timedelta(seconds=policy.delay_for(job.attempts))
+        values.update(status=JobStatus.QUEUED, run_at=run_at, locked_by=None)
+    async with db.transaction() as session:
+        await session.execute(update(Job).where(_owned(job.id, worker_id)).values(**values))
+    return JobStatus.DEAD if dead else JobStatus.QUEUED
+
+
+async def reschedule(
+    db: Database, *, job: ClaimedJob, worker_id: str, delay_s: float, reason: str | None = None
+) -> None:
+    """Run the job again later without counting this run as an attempt."""
+    async with db.transaction() as session:
+        await session.execute(
+            update(Job)
+            .where(_owned(job.id, worker_id))
+            .values(
+                status=JobStatus.QUEUED,
+                attempts=Job.attempts - 1,
+                run_at=utcnow() + timedelta(seconds=delay_s),
+                lease_expires_at=None,
+                locked_by=None,
+                last_error=reason,
+            )
+        )
+
+
+async def release(db: Database, *, job: ClaimedJob, worker_id: str) -> None:
+    """Give a job back untouched (shutdown): it runs again at once elsewhere."""
+    await reschedule(db, job=job, worker_id=worker_id, delay_s=0, reason="released on shutdown")
+
+
+async def cancel_jobs(
+    session: AsyncSession,
+    *,
+    serial_key: str | None = None,
+    dedupe_keys: Iterable[str] = (),
+    kinds: Iterable[str] | None = None,
+) -> int:
+    """Cancel queued jobs matching a serial key and/or dedupe keys. Returns how many."""
+    conditions = []
+    if serial_key is not None:
+        conditions.append(Job.serial_key == serial_key)
+    keys = list(dedupe_keys)
+    if keys:
+        conditions.append(Job.dedupe_key.in_(keys))
+    if not conditions:
+        raise ValueError("cancel_jobs needs a serial_key or dedupe_keys")
+    statement = update(Job).where(Job.status == JobStatus.QUEUED, or_(*conditions))
+    if kinds is not None:
+        statement = statement.where(Job.kind.in_(list(kinds)))
+    result = await session.execute(
+        statement.values(status=JobStatus.CANCELLED, finished_at=utcnow())
+    )
+    return result.rowcount
+
+
+@dataclass(frozen=True, slots=True)
+class QueueStats:
+    depth: int
+    oldest_age_s: float
+    dead: int
+
+
+async def queue_stats(db: Database) -> QueueStats:
+    """Depth of due jobs, age of the oldest due job, and how many are dead."""
+    async with db.sessions() as session:
+        now = utcnow()
+        depth, oldest = (
+            await session.execute(
+                select(func.count(Job.id), func.min(Job.run_at)).where(
+                    Job.status == JobStatus.QUEUED, Job.run_at <= now
+                )
+            )
+        ).one()
+        dead = await session.scalar(select(func.count(Job.id)).where(Job.status == "dead"))
+    oldest_age = max((now - oldest).total_seconds(), 0.0) if oldest is not None else 0.0
+    return QueueStats(depth=depth or 0, oldest_age_s=oldest_age, dead=dead or 0)
+
+
+async def failed_jobs(db: Database, *, limit: int = 100) -> list[Job]:
+    """Dead jobs and jobs waiting to retry after an error, newest first."""
+    async with db.sessions() as session:
+        query = (
+            select(Job)
+            .where(
+                or_(
+                    Job.status == JobStatus.DEAD,
+                    and_(Job.status == JobStatus.QUEUED, Job.last_error.is_not(None)),
+                )
+            )
+            .order_by(Job.id.desc())
+            .limit(limit)
+        )
+        return list((await session.scalars(query)).all())

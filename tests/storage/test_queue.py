@@ -1,0 +1,182 @@
+"""The durable job queue: dedupe, leases, serial keys, retries, dead jobs, cancel."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from sqlalchemy import select, update
+
+from storage import queue
+from storage.db import Database
+from storage.models import Job, JobStatus, utcnow
+from storage.queue import ClaimedJob, RetryLater, RetryPolicy
+from storage.worker import Worker
+
+NO_DELAY = RetryPolicy(base_s=0.0, jitter=0.0)
+
+
+async def _enqueue(db: Database, **kwargs: object) -> int | None:
+    async with db.transaction() as session:
+        return await queue.enqueue(session, **{"kind": "k", "payload": {}, **kwargs})  # type: ignore[arg-type]
+
+
+async def _job(db: Database, job_id: int) -> Job:
+    async with db.sessions() as session:
+        job = await session.get(Job, job_id)
+        assert job is not None
+        return job
+
+
+async def test_same_dedupe_key_enqueues_one_job(db: Database) -> None:
+    first = await _enqueue(db, dedupe_key="event:1")
+    second = await _enqueue(db, dedupe_key="event:1")
+    assert first is not None and second is None
+    async with db.sessions() as session:
+        assert len((await session.scalars(select(Job))).all()) == 1
+
+
+async def test_enqueue_rolls_back_with_the_callers_transaction(db: Database) -> None:
+    try:
+        async with db.transaction() as session:
+            await queue.enqueue(session, kind="k", payload={}, dedupe_key="x")
+            raise RuntimeError("caller fails after enqueue")
+    except RuntimeError:
+        pass
+    assert await queue.claim(db, worker_id="w", lease_s=10) is None
+
+
+async def test_claim_leases_job_once_and_respects_run_at(db: Database) -> None:
+    due = await _enqueue(db)
+    await _enqueue(db, delay_s=3600)
+    claimed = await queue.claim(db, worker_id="w1", lease_s=30)
+    assert claimed is not None and claimed.id == due and claimed.attempts == 1
+    assert await queue.claim(db, worker_id="w2", lease_s=30) is None
+
+
+async def test_expired_lease_is_claimed_by_another_worker(db: Database) -> None:
+    job_id = await _enqueue(db)
+    assert job_id is not None
+    await queue.claim(db, worker_id="dead-worker", lease_s=30)
+    async with db.transaction() as session:
+        await session.execute(
+            update(Job)
+            .where(Job.id == job_id)
+            .values(lease_expires_at=utcnow() - timedelta(seconds=1))
+        )
+    reclaimed = await queue.claim(db, worker_id="w2", lease_s=30)
+    assert reclaimed is not None and reclaimed.id == job_id and reclaimed.attempts == 2
+    assert not await queue.complete(db, job_id=job_id, worker_id="dead-worker")
+    assert await queue.complete(db, job_id=job_id, worker_id="w2")
+    assert (await _job(db, job_id)).status == JobStatus.SUCCEEDED
+
+
+async def test_serial_key_blocks_second_job_until_first_finishes(db: Database) -> None:
+    first = await _enqueue(db, serial_key="invoice:in_1")
+    second = await _enqueue(db, serial_key="invoice:in_1")
+    other = await _enqueue(db, serial_key="invoice:in_2")
+    claimed = await queue.claim(db, worker_id="w", lease_s=30)
+    assert claimed is not None and claimed.id == first
+    next_claim = await queue.claim(db, worker_id="w", lease_s=30)
+    assert next_claim is not None and next_claim.id == other
+    assert await queue.claim(db, worker_id="w", lease_s=30) is None
+    await queue.complete(db, job_id=first, worker_id="w")  # type: ignore[arg-type]
+    after = await queue.claim(db, worker_id="w", lease_s=30)
+    assert after is not None and after.id == second
+
+
+async def test_failures_back_off_then_go_dead_with_last_error(db: Database) -> None:
+    job_id = await _enqueue(db, max_attempts=3)
+    policy = RetryPolicy(base_s=10.0, factor=2.0, jitter=0.0)
+    for attempt in (1, 2):
+        job = await queue.claim(db, worker_id="w", lease_s=30)
+        assert job is not None and job.attempts == attempt
+        assert await queue.fail(db, job=job, worker_id="w", error="boom", policy=policy) == "queued"
+        row = await _job(db, job_id)  # type: ignore[arg-type]
+        expected_delay = 10.0 * 2 ** (attempt - 1)
+        assert abs((row.run_at - utcnow()).total_seconds() - expected_delay) < 2
+        async with db.transaction() as session:
+            await session.execute(update(Job).where(Job.id == job_id).values(run_at=utcnow()))
+    job = await queue.claim(db, worker_id="w", lease_s=30)
+    assert job is not None
+    assert await queue.fail(db, job=job, worker_id="w", error="still boom", policy=policy) == "dead"
+    row = await _job(db, job_id)  # type: ignore[arg-type]
+    assert row.status == JobStatus.DEAD and row.last_error == "still boom"
+    listed = await queue.failed_jobs(db)
+    assert [j.id for j in listed] == [job_id]
+
+
+def test_backoff_grows_exponentially_with_bounded_jitter() -> None:
+    policy = RetryPolicy(base_s=2.0, factor=2.0, max_delay_s=60.0, jitter=0.25)
+    for attempt, nominal in ((1, 2.0), (2, 4.0), (3, 8.0), (10, 60.0)):
+        delays = [policy.delay_for(attempt) for _ in range(50)]
+        assert all(nominal * 0.75 <= d <= nominal * 1.25 for d in delays)
+        assert len(set(delays)) > 1
+
+
+async def test_cancel_by_serial_key_cancels_only_queued_jobs(db: Database) -> None:
+    running = await _enqueue(db, serial_key="invoice:in_1", dedupe_key="a")
+    await queue.claim(db, worker_id="w", lease_s=30)
+    waiting = await _enqueue(db, serial_key="invoice:in_1", dedupe_key="b")
+    unrelated = await _enqueue(db, serial_key="invoice:in_2", dedupe_key="c")
+    async with db.transaction() as session:
+        assert await queue.cancel_jobs(session, serial_key="invoice:in_1") == 1
+    assert (await _job(db, waiting)).status == JobStatus.CANCELLED  # type: ignore[arg-type]
+    assert (await _job(db, running)).status == JobStatus.RUNNING  # type: ignore[arg-type]
+    assert (await _job(db, unrelated)).status == JobStatus.QUEUED  # type: ignore[arg-type]
+
+
+async def test_worker_runs_handlers_retries_and_reschedules(db: Database) -> None:
+    calls: list[int] = []
+
+    async def flaky(job: ClaimedJob) -> None:
+        calls.append(job.attempts)
+        if job.attempts == 1:
+            raise ValueError("first try fails")
+
+    async def later(job: ClaimedJob) -> None:
+        raise RetryLater(3600, "rate limited")
+
+    worker = Worker(db, {"flaky": flaky, "later": later}, retry_policy=NO_DELAY)
+    flaky_id = await _enqueue(db, kind="flaky")
+    later_id = await _enqueue(db, kind="later")
+    await worker.run_until_idle()
+    assert calls == [1, 2]
+    assert (await _job(db, flaky_id)).status == JobStatus.SUCCEEDED  # type: ignore[arg-type]
+    rescheduled = await _job(db, later_id)  # type: ignore[arg-type]
+    assert rescheduled.status == JobStatus.QUEUED and rescheduled.attempts == 0
+    assert (rescheduled.run_at - utcnow()).total_seconds() > 3000
+
+
+async def test_worker_picks_up_a_new_job_when_woken_by_the_commit(db: Database) -> None:
+    done = asyncio.Event()
+
+    async def handler(job: ClaimedJob) -> None:
+        done.set()
+
+    worker = Worker(db, {"k": handler}, poll_s=60.0)
+    stop = asyncio.Event()
+    task = asyncio.create_task(worker.run(stop))
+    await asyncio.sleep(0)  # let the worker reach its idle wait
+    await _enqueue(db)
+    await asyncio.wait_for(done.wait(), timeout=5)  # far below the 60 s poll interval
+    stop.set()
+    await task
+
+
+async def test_worker_stop_releases_a_job_that_outlives_the_grace_period(db: Database) -> None:
+    started = asyncio.Event()
+
+    async def slow(job: ClaimedJob) -> None:
+        started.set()
+        await asyncio.Event().wait()
+
+    worker = Worker(db, {"k": slow}, shutdown_grace_s=0.1)
+    job_id = await _enqueue(db)
+    stop = asyncio.Event()
+    task = asyncio.create_task(worker.run(stop))
+    await asyncio.wait_for(started.wait(), timeout=5)
+    stop.set()
+    await asyncio.wait_for(task, timeout=5)
+    row = await _job(db, job_id)  # type: ignore[arg-type]
+    assert row.status == JobStatus.QUEUED and row.attempts == 0 and row.locked_by is None
