@@ -1,0 +1,176 @@
+"""Plain data the Block Kit builders render: no database, no Slack client.
+
+The lead's handlers load rows and fill these; `bot.slack.blocks` turns them into messages.
+Customer-provided strings are stored raw here; the builders escape them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Literal
+
+from recovery.domain import AttemptStage
+
+_CUSTOMER_ID = re.compile(r"^cus_[A-Za-z0-9]+$")
+
+
+class ApprovalStatus(StrEnum):
+    """Life of a draft on its approval card; only PENDING and UNKNOWN show buttons."""
+
+    PENDING = "pending"
+    REGENERATING = "regenerating"
+    APPROVED = "approved"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    UNKNOWN = "unknown"
+    REJECTED = "rejected"
+    CANCELLED_PAID = "cancelled_paid"
+    CANCELLED_VOIDED = "cancelled_voided"
+    CANCELLED_UNCOLLECTIBLE = "cancelled_uncollectible"
+    SUPERSEDED = "superseded"
+
+
+class VipTaskStatus(StrEnum):
+    """Life of a VIP task on its card."""
+
+    OPEN = "open"
+    CLAIMED = "claimed"
+    DONE = "done"
+    RESOLVED_PAID = "resolved_paid"
+    RESOLVED_VOIDED = "resolved_voided"
+    RESOLVED_UNCOLLECTIBLE = "resolved_uncollectible"
+
+
+def stripe_customer_url(customer_id: str, *, livemode: bool = True) -> str:
+    """The Stripe dashboard page of a customer (test-mode pages live under /test/)."""
+    if not _CUSTOMER_ID.match(customer_id):
+        raise ValueError(f"not a Stripe customer id: {customer_id!r}")
+    prefix = "" if livemode else "test/"
+    return f"https://dashboard.stripe.com/{prefix}customers/{customer_id}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ApprovalCardView:
+    """One draft email for a standard customer, as finance sees it in Slack."""
+
+    case_id: int
+    draft_id: int
+    version: int
+    invoice_id: str
+    invoice_number: str | None = None
+    customer_name: str | None = None
+    customer_email: str | None = None
+    amount_text: str  # already formatted, e.g. "$49.00"
+    attempt_number: int = 1
+    stage: AttemptStage = AttemptStage.FIRST
+    decline_reason: str | None = None  # plain words, e.g. "insufficient funds"
+    ltv_text: str | None = None  # e.g. "$1,200.00 lifetime"
+    segment_reasons: Sequence[str] = ()
+    subject: str
+    body: str
+    source: Literal["ai", "template"] = "template"
+    provider: str | None = None
+    model: str | None = None
+    fallback_reason: str | None = None
+    guardrail_notes: Sequence[str] = ()
+    status: ApprovalStatus = ApprovalStatus.PENDING
+    decided_by: str | None = None  # Slack user id of whoever approved / rejected / marked
+    decided_at: datetime | None = None
+    reject_reason: str | None = None
+    send_error: str | None = None
+    sent_at: datetime | None = None
+    hosted_invoice_url: str | None = None  # the pay link the email will carry
+
+
+@dataclass(frozen=True, kw_only=True)
+class VipTaskCardView:
+    """An urgent task for an account manager: a VIP customer's payment failed."""
+
+    task_id: int
+    version: int
+    invoice_id: str
+    invoice_number: str | None = None
+    customer_id: str
+    customer_name: str | None = None
+    customer_email: str | None = None
+    amount_text: str
+    ltv_text: str | None = None
+    decline_reason: str | None = None
+    segment_reasons: Sequence[str] = ()
+    livemode: bool = True
+    status: VipTaskStatus = VipTaskStatus.OPEN
+    owner_id: str | None = None  # Slack user id of who claimed it / marked it done
+    claimed_at: datetime | None = None
+    done_at: datetime | None = None
+    note: str | None = None
+
+    @property
+    def dashboard_url(self) -> str:
+        """`https://dashboard.stripe.com/customers/cus_…` for this customer."""
+        return stripe_customer_url(self.customer_id, livemode=self.livemode)
+
+
+@dataclass(frozen=True, kw_only=True)
+class HomeCaseRow:
+    """One line on the App Home: an open approval or VIP task."""
+
+    invoice_id: str
+    invoice_number: str | None = None
+    customer_name: str | None = None
+    customer_email: str | None = None
+    amount_text: str
+    status_text: str  # e.g. "waiting for approval", "claimed by <@U1>" (trusted markup)
+    permalink: str | None = None  # link to the card's message
+    opened_at: datetime | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class PausedCustomerRow:
+    """A customer whose dunning is paused."""
+
+    customer_id: str
+    customer_name: str | None = None
+    customer_email: str | None = None
+    until: datetime | None = None  # None: until resumed
+    reason: str | None = None
+    paused_by: str | None = None  # Slack user id
+
+
+@dataclass(frozen=True, kw_only=True)
+class HomeView:
+    """The App Home tab of one Slack user."""
+
+    user_id: str
+    can_approve: bool = False
+    can_claim: bool = False
+    pending_approvals: Sequence[HomeCaseRow] = ()
+    open_vip_tasks: Sequence[HomeCaseRow] = ()
+    paused_customers: Sequence[PausedCustomerRow] = ()
+    recovered_text: str | None = None  # e.g. "$4,210.00 recovered in the last 30 days"
+    updated_at: datetime | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class DigestItem:
+    """One failed payment inside a burst digest."""
+
+    invoice_id: str
+    invoice_number: str | None = None
+    customer_name: str | None = None
+    customer_email: str | None = None
+    amount_text: str
+    vip: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class DigestView:
+    """A burst of failures summarised in one message; per-invoice cards go in its thread."""
+
+    items: Sequence[DigestItem]
+    window_text: str = "the last minute"
+    total_texts: Sequence[str] = field(default=())  # one per currency, e.g. ("$1,200.00",)
