@@ -11,13 +11,10 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from bot.runtime import Runtime
-from storage.queue import enqueue
-from storage.stripe_events import store_event
+from recovery.ingest import record_event
 
 log = logging.getLogger("dunbot.stripe")
 router = APIRouter()
-
-PROCESS_EVENT_JOB = "process_stripe_event"
 
 
 class WebhookRejected(Exception):
@@ -50,16 +47,6 @@ def verify_and_parse(
     return event
 
 
-def serial_key_for(event: dict[str, Any]) -> str | None:
-    """Jobs of the same invoice (or customer) never run at the same time."""
-    obj = event["data"]["object"]
-    if obj.get("object") == "invoice" and obj.get("id"):
-        return f"invoice:{obj['id']}"
-    if obj.get("object") == "customer" and obj.get("id"):
-        return f"customer:{obj['id']}"
-    return None
-
-
 @router.post("/stripe/webhook")
 async def stripe_webhook(request: Request) -> Response:
     runtime: Runtime = request.app.state.runtime
@@ -80,22 +67,7 @@ async def stripe_webhook(request: Request) -> Response:
         return JSONResponse({"error": str(rejection)}, status_code=400)
 
     async with runtime.db.transaction() as session:
-        is_new = await store_event(
-            session,
-            event_id=event["id"],
-            event_type=event["type"],
-            object_id=event["data"]["object"].get("id"),
-            stripe_created=int(event.get("created") or 0),
-            payload=event,
-        )
-        if is_new:
-            await enqueue(
-                session,
-                kind=PROCESS_EVENT_JOB,
-                payload={"event_id": event["id"]},
-                dedupe_key=f"stripe_event:{event['id']}",
-                serial_key=serial_key_for(event),
-            )
+        is_new = await record_event(session, event)
     result = "stored" if is_new else "duplicate"
     runtime.metrics.webhook_events.labels(type=event["type"], result=result).inc()
     return JSONResponse({"received": True, "duplicate": not is_new})

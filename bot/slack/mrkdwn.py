@@ -9,6 +9,7 @@ Bare `@channel`, `@here` and `@everyone` get an invisible word joiner so they ne
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 _ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
@@ -60,17 +61,21 @@ def truncate(text: str, limit: int) -> str:
 
 def escape_truncated(text: str, limit: int, *, inline: bool = False) -> str:
     """Escape, keeping the *escaped* result within `limit` without splitting an entity."""
-    escape = escape_inline if inline else escape_mrkdwn
-    escaped = escape(text)
-    if len(escaped) <= limit:
-        return escaped
+    return fit(text, limit, escape_inline if inline else escape_mrkdwn)
+
+
+def fit(text: str, limit: int, render: Callable[[str], str]) -> str:
+    """`render(text)`, or the longest `render(prefix) + "…"` that is at most `limit` chars."""
     if limit < 1:
         raise ValueError("limit must be at least 1")
-    low, high = 0, len(text)  # binary search for the longest prefix that fits
+    rendered = render(text)
+    if len(rendered) <= limit:
+        return rendered
+    low, high = 0, len(text) - 1  # binary search for the longest prefix that fits
     best = ELLIPSIS
     while low <= high:
         keep = (low + high) // 2
-        candidate = escape(text[:keep]).rstrip() + ELLIPSIS
+        candidate = render(text[:keep]).rstrip() + ELLIPSIS
         if len(candidate) <= limit:
             best, low = candidate, keep + 1
         else:

@@ -1,0 +1,22 @@
+"""Settings the recovery engine needs, passed in by the composition root."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class RecoveryConfig:
+    """Cadence, thresholds and email identity. Amounts are minor units."""
+
+    vip_ltv_threshold: int = 500_000
+    vip_ltv_thresholds: dict[str, int] = field(default_factory=dict)
+    vip_invoice_threshold: int = 50_000
+    max_emails_per_invoice: int = 3
+    min_days_between_emails: float = 3.0
+    vip_claim_sla_s: float = 7200.0
+    ltv_cache_s: float = 86_400.0
+    company_name: str = "Example Inc."
+    email_from: str = "billing@example.com"
+    email_reply_to: str | None = None
+    pause_recheck_s: float = 60.0

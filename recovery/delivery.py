@@ -1,0 +1,180 @@
+"""Send job: an approved email leaves exactly once, and only if the invoice is still unpaid.
+
+Outbox states: approved → sending (the SMTP transaction is under way) → sent | retrying |
+failed | unknown. A run that finds the row still `sending` was interrupted mid-transaction:
+the outcome is unknown and a person decides (Retry / Mark as sent); it is never resent blindly.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from recovery import audit
+from recovery.cases import SETTLED_STATUS_BY_INVOICE_STATUS, close_case
+from recovery.config import RecoveryConfig
+from recovery.domain import OutgoingEmail
+from recovery.email_render import render_email
+from recovery.notify import NotifyCall, enqueue_notify
+from recovery.pauses import active_pause
+from recovery.protocols import (
+    Billing,
+    Mailer,
+    PermanentMailError,
+    TemporaryMailError,
+    UnknownMailOutcome,
+)
+from storage.db import Database
+from storage.models import (
+    OPEN_CASE_STATUSES,
+    Case,
+    CustomerRow,
+    Draft,
+    OutboxEmail,
+    OutboxStatus,
+    utcnow,
+)
+from storage.queue import RetryLater
+
+log = logging.getLogger("dunbot.delivery")
+
+SENDABLE = (OutboxStatus.APPROVED, OutboxStatus.RETRYING, OutboxStatus.WAITING)
+
+
+class DeliveryService:
+    def __init__(
+        self, *, db: Database, billing: Billing, mailer: Mailer, config: RecoveryConfig
+    ) -> None:
+        self.db = db
+        self.billing = billing
+        self.mailer = mailer
+        self.config = config
+
+    async def send(self, outbox_id: int) -> str:
+        """Job body for JobKind.SEND_EMAIL."""
+        async with self.db.transaction() as session:
+            outbox = await session.get(OutboxEmail, outbox_id)
+            if outbox is None:
+                return "missing"
+            if outbox.status == OutboxStatus.SENDING:
+                return await self._interrupted(outbox_id)
+            if outbox.status not in SENDABLE:
+                return f"ignored_{outbox.status}"
+            case = await session.get(Case, outbox.case_id)
+            assert case is not None
+            invoice_id = case.invoice_id
+
+        invoice = await self.billing.get_invoice(invoice_id)  # the truth, right before sending
+        async with self.db.transaction() as session:
+            outbox = await session.get(OutboxEmail, outbox_id)
+            case = await session.get(Case, outbox.case_id)  # type: ignore[union-attr]
+            draft = await session.get(Draft, outbox.draft_id)  # type: ignore[union-attr]
+            assert outbox is not None and case is not None and draft is not None
+            if outbox.status not in SENDABLE:
+                return f"ignored_{outbox.status}"
+            if not invoice.is_collectible:
+                outbox.status = OutboxStatus.CANCELLED
+                outbox.last_error = f"not sent: invoice is {invoice.status}"
+                settled = SETTLED_STATUS_BY_INVOICE_STATUS.get(invoice.status)
+                if settled is not None and case.status in OPEN_CASE_STATUSES:
+                    await close_case(
+                        session,
+                        case,
+                        settled,
+                        actor="system:delivery",
+                        amount_paid=invoice.amount_paid,
+                    )
+                else:
+                    await enqueue_notify(session, NotifyCall.SYNC_APPROVAL_CARD, draft_id=draft.id)
+                return f"cancelled_invoice_{invoice.status}"
+            pause = await active_pause(session, case.customer_id)
+            if pause is not None:
+                if outbox.status != OutboxStatus.WAITING:
+                    outbox.status = OutboxStatus.WAITING
+                    outbox.last_error = "waiting: dunning is paused for this customer"
+                    await enqueue_notify(session, NotifyCall.SYNC_APPROVAL_CARD, draft_id=draft.id)
+                wait = self.config.pause_recheck_s
+                if pause.until is not None:
+                    wait = min(wait, max((pause.until - utcnow()).total_seconds(), 1.0))
+                raise RetryLater(wait, "customer paused")
+            customer = await session.get(CustomerRow, case.customer_id)
+            to_addr = case.customer_email or (customer.email if customer else None)
+            if not to_addr:
+                outbox.status = OutboxStatus.FAILED
+                outbox.last_error = "no email address on the invoice or the customer"
+                await enqueue_notify(session, NotifyCall.SYNC_APPROVAL_CARD, draft_id=draft.id)
+                return "failed_no_address"
+            email = render_email(
+                body=draft.body,
+                subject=draft.subject,
+                customer_name=case.customer_name,
+                amount_due=invoice.amount_remaining,
+                currency=invoice.currency,
+                due_date=invoice.due_date,
+                pay_url=invoice.hosted_invoice_url,
+                locale=case.locale or "en",
+                company_name=self.config.company_name,
+                from_addr=self.config.email_from,
+                to_addr=to_addr,
+                reply_to=self.config.email_reply_to,
+                message_id=outbox.message_id,
+            )
+            outbox.status = OutboxStatus.SENDING
+            outbox.attempts += 1
+            outbox.to_addr, outbox.subject = email.to_addr, email.subject
+            outbox.text_body, outbox.html_body = email.text_body, email.html_body
+            draft_id = draft.id
+        return await self._deliver(outbox_id, draft_id, email)
+
+    async def _deliver(self, outbox_id: int, draft_id: int, email: OutgoingEmail) -> str:
+        error: Exception | None = None
+        try:
+            await self.mailer.send(email)
+            status, note = OutboxStatus.SENT, None
+        except TemporaryMailError as failure:
+            status, note, error = OutboxStatus.RETRYING, str(failure), failure
+        except PermanentMailError as failure:
+            status, note = OutboxStatus.FAILED, str(failure)
+        except UnknownMailOutcome as failure:
+            status, note = OutboxStatus.UNKNOWN, str(failure)
+        async with self.db.transaction() as session:
+            outbox = await session.get(OutboxEmail, outbox_id)
+            assert outbox is not None
+            case = await session.get(Case, outbox.case_id)
+            assert case is not None
+            outbox.status, outbox.last_error = status, note
+            if status == OutboxStatus.SENT:
+                outbox.sent_at = utcnow()
+                case.emails_sent += 1
+                case.last_email_at = outbox.sent_at
+            await audit.record(
+                session,
+                actor="system:delivery",
+                action=f"email_{status}",
+                case_id=case.id,
+                customer_id=case.customer_id,
+                outbox_id=outbox_id,
+                error=note,
+            )
+            await enqueue_notify(session, NotifyCall.SYNC_APPROVAL_CARD, draft_id=draft_id)
+        if error is not None:
+            raise error  # the job retries with backoff; the row says `retrying`
+        return f"email_{status}"
+
+    async def _interrupted(self, outbox_id: int) -> str:
+        """A previous run died after the SMTP transaction began: we cannot know; ask a human."""
+        async with self.db.transaction() as session:
+            outbox = await session.get(OutboxEmail, outbox_id)
+            assert outbox is not None
+            outbox.status = OutboxStatus.UNKNOWN
+            outbox.last_error = "the sending process stopped mid-transaction; outcome unknown"
+            case = await session.get(Case, outbox.case_id)
+            await audit.record(
+                session,
+                actor="system:delivery",
+                action="email_unknown",
+                case_id=outbox.case_id,
+                customer_id=case.customer_id if case else None,
+                outbox_id=outbox_id,
+            )
+            await enqueue_notify(session, NotifyCall.SYNC_APPROVAL_CARD, draft_id=outbox.draft_id)
+        return "email_unknown"

@@ -1,0 +1,82 @@
+"""Stripe events → recovery actions. The payload is a hint; Stripe is re-read for the truth."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from recovery.billing import customer_snapshot, invoice_snapshot
+from recovery.cases import (
+    SETTLED_STATUS_BY_EVENT,
+    CaseEngine,
+    close_customer_cases,
+    upsert_customer,
+)
+from recovery.domain import InvoiceSnapshot
+from storage.db import Database
+from storage.models import StripeEventRow
+from storage.stripe_events import mark_processed
+
+log = logging.getLogger("dunbot.recovery")
+
+HANDLED_EVENT_TYPES = frozenset(
+    {"invoice.payment_failed", "customer.updated", "customer.deleted", *SETTLED_STATUS_BY_EVENT}
+)
+
+
+class EventProcessor:
+    """Runs one stored Stripe event through the case engine and records the result."""
+
+    def __init__(self, *, db: Database, cases: CaseEngine) -> None:
+        self.db = db
+        self.cases = cases
+
+    async def process(self, event_id: str) -> str:
+        async with self.db.sessions() as session:
+            row = await session.get(StripeEventRow, event_id)
+            if row is None:
+                return "missing"
+            event_type, payload = row.type, row.payload
+        result = await self._dispatch(event_type, payload, actor=f"stripe:{event_id}")
+        async with self.db.transaction() as session:
+            await mark_processed(session, event_id=event_id, result=result)
+        log.info(
+            "stripe event processed",
+            extra={"event_id": event_id, "type": event_type, "result": result},
+        )
+        return result
+
+    async def _dispatch(self, event_type: str, payload: dict[str, Any], *, actor: str) -> str:
+        obj = payload.get("data", {}).get("object", {})
+        if event_type == "invoice.payment_failed":
+            return await self.cases.on_payment_failed(obj["id"], actor=actor)
+        if event_type in SETTLED_STATUS_BY_EVENT:
+            return await self.cases.settle(
+                obj["id"],
+                SETTLED_STATUS_BY_EVENT[event_type],
+                actor=actor,
+                invoice=_invoice_hint(obj),
+            )
+        if event_type == "customer.updated":
+            async with self.db.transaction() as session:
+                await _refresh_customer(session, obj)
+            return "customer_refreshed"
+        if event_type == "customer.deleted":
+            async with self.db.transaction() as session:
+                closed = await close_customer_cases(session, customer_id=obj["id"], actor=actor)
+            return f"customer_deleted_closed_{closed}"
+        return "ignored_unhandled_type"
+
+
+async def _refresh_customer(session: AsyncSession, obj: dict[str, Any]) -> None:
+    await upsert_customer(session, customer_snapshot(obj))
+
+
+def _invoice_hint(obj: dict[str, Any]) -> InvoiceSnapshot | None:
+    """The settled invoice from the event, for amount_paid and the customer id."""
+    try:
+        return invoice_snapshot(obj)
+    except (KeyError, ValueError, TypeError):
+        return None

@@ -1,0 +1,111 @@
+"""Pausing dunning for a customer: held failures wait, resume re-evaluates them."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from recovery import audit
+from recovery.jobkinds import JobKind, invoice_serial_key
+from storage.models import OPEN_CASE_STATUSES, Case, Pause, utcnow
+from storage.queue import enqueue
+
+
+@dataclass(frozen=True, slots=True)
+class PauseState:
+    customer_id: str
+    until: datetime | None
+    reason: str | None
+    paused_by: str
+
+
+async def active_pause(
+    session: AsyncSession, customer_id: str, *, now: datetime | None = None
+) -> PauseState | None:
+    """The customer's pause if one is in force now (an expired one counts as none)."""
+    pause = await session.get(Pause, customer_id)
+    if pause is None:
+        return None
+    if pause.until is not None and pause.until <= (now or utcnow()):
+        return None
+    return PauseState(pause.customer_id, pause.until, pause.reason, pause.paused_by)
+
+
+async def pause_customer(
+    session: AsyncSession,
+    *,
+    customer_id: str,
+    until: datetime | None,
+    reason: str | None,
+    by: str,
+) -> PauseState:
+    """Pause (or re-pause with new terms); schedules the automatic resume at `until`."""
+    pause = await session.get(Pause, customer_id)
+    if pause is None:
+        pause = Pause(customer_id=customer_id, paused_by=by)
+        session.add(pause)
+    pause.until, pause.reason, pause.paused_by, pause.created_at = until, reason, by, utcnow()
+    await audit.record(
+        session,
+        actor=by,
+        action="customer_paused",
+        customer_id=customer_id,
+        until=until.isoformat() if until else None,
+        reason=reason,
+    )
+    if until is not None:
+        await enqueue(
+            session,
+            kind=JobKind.PAUSE_EXPIRED,
+            payload={"customer_id": customer_id, "until": until.isoformat()},
+            dedupe_key=f"pause_expired:{customer_id}:{until.isoformat()}",
+            run_at=until,
+        )
+    return PauseState(customer_id, until, reason, by)
+
+
+async def resume_customer(session: AsyncSession, *, customer_id: str, by: str) -> int | None:
+    """Lift the pause and re-evaluate the customer's open cases. None if it was not paused."""
+    pause = await session.get(Pause, customer_id)
+    if pause is None:
+        return None
+    await session.delete(pause)
+    await audit.record(session, actor=by, action="customer_resumed", customer_id=customer_id)
+    return await reevaluate_customer(session, customer_id=customer_id, by=by)
+
+
+async def expire_pause(session: AsyncSession, *, customer_id: str, until: str) -> bool:
+    """Job body: lift the pause if it is still the one that was scheduled to end now."""
+    pause = await session.get(Pause, customer_id)
+    if pause is None or pause.until is None or pause.until.isoformat() != until:
+        return False
+    if pause.until > utcnow():
+        return False
+    await session.delete(pause)
+    await audit.record(
+        session, actor="system:pause-expiry", action="pause_expired", customer_id=customer_id
+    )
+    await reevaluate_customer(session, customer_id=customer_id, by="system:pause-expiry")
+    return True
+
+
+async def reevaluate_customer(session: AsyncSession, *, customer_id: str, by: str) -> int:
+    """Queue a fresh look (from Stripe) at each open case of the customer."""
+    cases = (
+        await session.scalars(
+            select(Case).where(Case.customer_id == customer_id, Case.status.in_(OPEN_CASE_STATUSES))
+        )
+    ).all()
+    for case in cases:
+        await enqueue(
+            session,
+            kind=JobKind.REEVALUATE_CASE,
+            payload={"case_id": case.id, "by": by},
+            dedupe_key=f"reevaluate:{case.id}:{uuid.uuid4().hex}",
+            serial_key=invoice_serial_key(case.invoice_id),
+        )
+    return len(cases)

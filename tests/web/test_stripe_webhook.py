@@ -1,0 +1,141 @@
+"""POST /stripe/webhook: verified, stored once with its job, nothing else in the request."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+import httpx
+from sqlalchemy import func, select
+
+from storage.db import Database
+from storage.models import Job, StripeEventRow
+from tests.fakes.stripe_events import build_event, sign_payload
+from tests.fakes.stripe_server import load_fixture
+from tests.web.conftest import WEBHOOK_SECRET
+
+
+def failed_event(event_id: str = "evt_failed_1") -> dict:
+    invoice = load_fixture("invoice")
+    invoice.update(status="open", attempt_count=1)
+    return build_event("invoice.payment_failed", invoice, event_id=event_id)
+
+
+async def post(client: httpx.AsyncClient, body: bytes, signature: str | None) -> httpx.Response:
+    headers = {"content-type": "application/json"}
+    if signature is not None:
+        headers["stripe-signature"] = signature
+    return await client.post("/stripe/webhook", content=body, headers=headers)
+
+
+async def counts(db: Database) -> tuple[int, int]:
+    async with db.sessions() as session:
+        events = await session.scalar(select(func.count()).select_from(StripeEventRow))
+        jobs = await session.scalar(select(func.count()).select_from(Job))
+    return events or 0, jobs or 0
+
+
+async def test_valid_event_is_stored_with_one_job(client: httpx.AsyncClient, db: Database) -> None:
+    body = json.dumps(failed_event()).encode()
+    response = await post(client, body, sign_payload(body, WEBHOOK_SECRET))
+    assert response.status_code == 200
+    async with db.sessions() as session:
+        job = await session.scalar(select(Job))
+        event = await session.get(StripeEventRow, "evt_failed_1")
+    assert event is not None and event.type == "invoice.payment_failed"
+    assert job is not None and job.kind == "process_stripe_event"
+    assert job.payload == {"event_id": "evt_failed_1"}
+    assert job.serial_key == f"invoice:{event.object_id}"
+
+
+async def test_duplicate_sequential_deliveries_store_one_event_and_job(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    body = json.dumps(failed_event()).encode()
+    for _ in range(3):
+        response = await post(client, body, sign_payload(body, WEBHOOK_SECRET))
+        assert response.status_code == 200
+    assert response.json()["duplicate"] is True
+    assert await counts(db) == (1, 1)
+
+
+async def test_five_concurrent_duplicates_store_one_event_and_job(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    body = json.dumps(failed_event()).encode()
+    signature = sign_payload(body, WEBHOOK_SECRET)
+    responses = await asyncio.gather(*(post(client, body, signature) for _ in range(5)))
+    assert [r.status_code for r in responses] == [200] * 5
+    assert sum(not r.json()["duplicate"] for r in responses) == 1
+    assert await counts(db) == (1, 1)
+
+
+async def test_tampered_body_is_rejected_and_nothing_stored(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    body = json.dumps(failed_event()).encode()
+    signature = sign_payload(body, WEBHOOK_SECRET)
+    tampered = body.replace(b'"attempt_count": 1', b'"attempt_count": 9')
+    assert tampered != body
+    response = await post(client, tampered, signature)
+    assert response.status_code == 400
+    assert "signature" in response.json()["error"]
+    assert await counts(db) == (0, 0)
+
+
+async def test_wrong_secret_is_rejected(client: httpx.AsyncClient, db: Database) -> None:
+    body = json.dumps(failed_event()).encode()
+    response = await post(client, body, sign_payload(body, "whsec_someone_else"))
+    assert response.status_code == 400
+    assert await counts(db) == (0, 0)
+
+
+async def test_timestamp_301_seconds_old_is_rejected(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    body = json.dumps(failed_event()).encode()
+    stale = sign_payload(body, WEBHOOK_SECRET, timestamp=int(time.time()) - 301)
+    response = await post(client, body, stale)
+    assert response.status_code == 400
+    assert await counts(db) == (0, 0)
+    fresh_enough = sign_payload(body, WEBHOOK_SECRET, timestamp=int(time.time()) - 280)
+    assert (await post(client, body, fresh_enough)).status_code == 200
+
+
+async def test_missing_signature_and_malformed_json_are_rejected(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    body = json.dumps(failed_event()).encode()
+    assert (await post(client, body, None)).status_code == 400
+    garbage = b'{"id": "evt_x", "type": '
+    response = await post(client, garbage, sign_payload(garbage, WEBHOOK_SECRET))
+    assert response.status_code == 400 and "JSON" in response.json()["error"]
+    not_event = b'{"hello": "world"}'
+    response = await post(client, not_event, sign_payload(not_event, WEBHOOK_SECRET))
+    assert response.status_code == 400 and "not a Stripe event" in response.json()["error"]
+    assert await counts(db) == (0, 0)
+
+
+async def test_unhandled_event_types_are_stored_and_acknowledged(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    event = build_event("charge.refunded", load_fixture("charge"), event_id="evt_other")
+    body = json.dumps(event).encode()
+    response = await post(client, body, sign_payload(body, WEBHOOK_SECRET))
+    assert response.status_code == 200
+    assert await counts(db) == (1, 1)
+
+
+async def test_healthz_and_metrics(client: httpx.AsyncClient) -> None:
+    health = await client.get("/healthz")
+    assert health.status_code == 200 and health.json()["database"] == "ok"
+    body = json.dumps(failed_event()).encode()
+    await post(client, body, sign_payload(body, WEBHOOK_SECRET))
+    await post(client, body, b"t=1,v1=bad".decode())
+    metrics = (await client.get("/metrics")).text
+    assert (
+        'dunbot_stripe_events_total{result="stored",type="invoice.payment_failed"} 1.0' in metrics
+    )
+    assert 'dunbot_stripe_events_total{result="rejected",type="unknown"} 1.0' in metrics
+    assert "dunbot_queue_depth 1.0" in metrics
