@@ -1,0 +1,281 @@
+"""The Billing protocol on Stripe, through the official SDK's async methods.
+
+    billing = StripeBilling.connect(api_key=key, api_base=settings.stripe_api_base)
+    invoice = await billing.get_invoice("in_…")
+    await billing.aclose()
+
+Stripe failures become the protocol's errors: rate limits (429), server errors (5xx), conflicts
+and network trouble raise `BillingError` (worth retrying later; the SDK has already retried as
+far as `max_network_retries` allows), a missing object raises `NotFoundError`, and a rejected key
+raises `BillingAuthError` (a `BillingError` that says to check STRIPE_API_KEY). The API key is
+never logged nor put in an error message.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import stripe
+from stripe import StripeClient
+
+from recovery.decline import categorise_decline
+from recovery.domain import CustomerSnapshot, DeclineInfo, InvoiceSnapshot
+from recovery.protocols import BillingError, NotFoundError
+
+logger = logging.getLogger(__name__)
+
+_PAGE_SIZE = 100
+_DEFAULT_TIMEOUT_SECONDS = 30.0
+
+JsonObject = dict[str, Any]
+
+
+class BillingAuthError(BillingError):
+    """Stripe rejected the API key or its permissions: check STRIPE_API_KEY."""
+
+
+def create_stripe_client(
+    api_key: str,
+    api_base: str | None = None,
+    max_network_retries: int = 2,
+    *,
+    http_client: stripe.HTTPClient | None = None,
+) -> StripeClient:
+    """A StripeClient for `api_key`, aimed at `api_base` (STRIPE_API_BASE) when given.
+
+    `api_base` is a base address without `/v1` (e.g. `http://127.0.0.1:12111`); a trailing
+    `/v1` is tolerated and dropped. None or empty means Stripe's own API.
+    """
+    base = (api_base or "").strip().rstrip("/").removesuffix("/v1")
+    return StripeClient(
+        api_key,
+        base_addresses={"api": base} if base else None,
+        max_network_retries=max_network_retries,
+        http_client=http_client,
+    )
+
+
+def _timestamp(value: Any) -> datetime | None:
+    """Stripe's Unix seconds to an aware UTC datetime."""
+    if value is None:
+        return None
+    return datetime.fromtimestamp(int(value), tz=UTC)
+
+
+def _object_id(value: Any) -> str | None:
+    """The id of an expandable field, whether it came as an id or an expanded object."""
+    if isinstance(value, Mapping):
+        found = value.get("id")
+        return str(found) if found else None
+    return str(value) if value else None
+
+
+def invoice_snapshot(data: Mapping[str, Any]) -> InvoiceSnapshot:
+    """Map a Stripe invoice (as a dict) to an InvoiceSnapshot."""
+    customer_id = _object_id(data.get("customer")) or _object_id(data.get("customer_account"))
+    return InvoiceSnapshot(
+        id=data["id"],
+        number=data.get("number"),
+        customer_id=customer_id or "",
+        customer_email=data.get("customer_email"),
+        customer_name=data.get("customer_name"),
+        status=data.get("status") or "draft",
+        currency=str(data["currency"]).lower(),
+        amount_due=int(data.get("amount_due") or 0),
+        amount_paid=int(data.get("amount_paid") or 0),
+        amount_remaining=int(data.get("amount_remaining") or 0),
+        attempt_count=int(data.get("attempt_count") or 0),
+        next_payment_attempt=_timestamp(data.get("next_payment_attempt")),
+        due_date=_timestamp(data.get("due_date")),
+        hosted_invoice_url=data.get("hosted_invoice_url"),
+        created=_timestamp(data.get("created")),
+    )
+
+
+def customer_snapshot(data: Mapping[str, Any]) -> CustomerSnapshot:
+    """Map a Stripe customer (as a dict, possibly a deleted stub) to a CustomerSnapshot."""
+    if data.get("deleted"):
+        return CustomerSnapshot(id=data["id"], deleted=True)
+    metadata = data.get("metadata") or {}
+    return CustomerSnapshot(
+        id=data["id"],
+        name=data.get("name"),
+        email=data.get("email"),
+        preferred_locales=[str(locale) for locale in data.get("preferred_locales") or []],
+        metadata={str(key): str(value) for key, value in metadata.items()},
+        deleted=False,
+    )
+
+
+@asynccontextmanager
+async def _stripe_call(what: str) -> AsyncIterator[None]:
+    """Turn SDK errors raised inside into BillingError / NotFoundError, naming `what`."""
+    try:
+        yield
+    except stripe.RateLimitError as exc:
+        raise BillingError(f"Stripe rate limit while reading {what}") from exc
+    except stripe.APIConnectionError as exc:
+        raise BillingError(f"could not reach Stripe while reading {what}") from exc
+    except (stripe.AuthenticationError, stripe.PermissionError) as exc:
+        raise BillingAuthError(
+            f"Stripe refused the API key while reading {what} (HTTP {exc.http_status}); "
+            "check STRIPE_API_KEY"
+        ) from exc
+    except stripe.StripeError as exc:
+        status = exc.http_status
+        if status == 404:
+            raise NotFoundError(f"{what} not found in Stripe") from exc
+        if status is None or status >= 500 or status == 409:
+            raise BillingError(
+                f"Stripe error {status} while reading {what} (request {exc.request_id})"
+            ) from exc
+        raise
+
+
+class StripeBilling:
+    """`recovery.protocols.Billing` on a `StripeClient` (async SDK methods only)."""
+
+    def __init__(
+        self, client: StripeClient, *, http_client: stripe.HTTPClient | None = None
+    ) -> None:
+        """Wrap `client`; `http_client`, if given, is the one `aclose()` closes."""
+        self._client = client
+        self._http_client = http_client
+
+    @classmethod
+    def connect(
+        cls,
+        *,
+        api_key: str,
+        api_base: str | None = None,
+        max_network_retries: int = 2,
+        timeout: float = _DEFAULT_TIMEOUT_SECONDS,
+    ) -> StripeBilling:
+        """Build a client with its own async HTTP client (closed by `aclose()`)."""
+        http_client = stripe.HTTPXClient(timeout=timeout)
+        client = create_stripe_client(
+            api_key, api_base, max_network_retries, http_client=http_client
+        )
+        return cls(client, http_client=http_client)
+
+    async def aclose(self) -> None:
+        """Close the owned HTTP client's connections (no-op when none is owned)."""
+        if self._http_client is not None:
+            await self._http_client.close_async()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+    async def get_invoice(self, invoice_id: str) -> InvoiceSnapshot:
+        """Re-read an invoice from Stripe (the source of truth)."""
+        async with _stripe_call(f"invoice {invoice_id}"):
+            invoice = await self._client.v1.invoices.retrieve_async(invoice_id)
+        return invoice_snapshot(invoice.to_dict())
+
+    async def get_customer(self, customer_id: str) -> CustomerSnapshot:
+        """Read a customer; a deleted one comes back with `deleted=True`."""
+        async with _stripe_call(f"customer {customer_id}"):
+            customer = await self._client.v1.customers.retrieve_async(customer_id)
+        return customer_snapshot(customer.to_dict())
+
+    async def find_customer_by_email(self, email: str) -> CustomerSnapshot | None:
+        """The newest live customer with this email (exact, then lower-cased), or None.
+
+        Uses the customer list's `email` filter rather than search: it is strongly
+        consistent, while search may lag behind by minutes.
+        """
+        wanted = email.strip()
+        if not wanted:
+            return None
+        for candidate in dict.fromkeys([wanted, wanted.lower()]):
+            async with _stripe_call(f"customers with email {candidate}"):
+                page = await self._client.v1.customers.list_async({"email": candidate, "limit": 1})
+            if page.data:
+                return customer_snapshot(page.data[0].to_dict())
+        return None
+
+    async def lifetime_value(self, customer_id: str) -> dict[str, int]:
+        """Sum of `amount_paid` over all paid invoices of the customer, per currency."""
+        totals: defaultdict[str, int] = defaultdict(int)
+        async with _stripe_call(f"paid invoices of customer {customer_id}"):
+            page = await self._client.v1.invoices.list_async(
+                {"customer": customer_id, "status": "paid", "limit": _PAGE_SIZE}
+            )
+            async for invoice in page.auto_paging_iter():
+                totals[str(invoice.currency).lower()] += int(invoice.amount_paid or 0)
+        return dict(totals)
+
+    async def decline_info(self, invoice: InvoiceSnapshot) -> DeclineInfo:
+        """Why the invoice's latest payment attempt failed; UNKNOWN when Stripe doesn't say.
+
+        Follows the invoice's payments (`/v1/invoice_payments?invoice=…`), the default one
+        first, then newest first, to the payment intent's `last_payment_error` (or a charge's
+        failure fields) and maps its codes with `categorise_decline`.
+        """
+        payments: list[JsonObject] = []
+        async with _stripe_call(f"payments of invoice {invoice.id}"):
+            page = await self._client.v1.invoice_payments.list_async(
+                {"invoice": invoice.id, "limit": _PAGE_SIZE}
+            )
+            async for payment in page.auto_paging_iter():
+                payments.append(payment.to_dict())
+        payments.sort(
+            key=lambda p: (bool(p.get("is_default")), int(p.get("created") or 0)), reverse=True
+        )
+        for payment in payments:
+            info = await self._decline_of_payment(payment.get("payment") or {})
+            if info is not None:
+                return info
+        return DeclineInfo()
+
+    async def _decline_of_payment(self, payment: Mapping[str, Any]) -> DeclineInfo | None:
+        """DeclineInfo from one invoice payment's intent or charge, None if it has no error."""
+        intent_id = _object_id(payment.get("payment_intent"))
+        charge_id = _object_id(payment.get("charge"))
+        try:
+            if intent_id:
+                async with _stripe_call(f"payment intent {intent_id}"):
+                    intent = await self._client.v1.payment_intents.retrieve_async(intent_id)
+                error = intent.to_dict().get("last_payment_error")
+                if error:
+                    return _decline_from_error(error)
+            if charge_id:
+                async with _stripe_call(f"charge {charge_id}"):
+                    charge = await self._client.v1.charges.retrieve_async(charge_id)
+                return _decline_from_charge(charge.to_dict())
+        except NotFoundError:
+            logger.info("payment object gone while reading decline info", exc_info=True)
+        return None
+
+
+def _decline_from_error(error: Mapping[str, Any]) -> DeclineInfo:
+    """DeclineInfo from a payment intent's `last_payment_error`."""
+    decline_code = error.get("decline_code")
+    advice_code = error.get("advice_code")
+    return DeclineInfo(
+        category=categorise_decline(decline_code, error.get("code"), advice_code),
+        decline_code=decline_code,
+        advice_code=advice_code,
+        message=error.get("message"),
+    )
+
+
+def _decline_from_charge(charge: Mapping[str, Any]) -> DeclineInfo | None:
+    """DeclineInfo from a failed charge (failure_code, outcome.reason); None if it succeeded."""
+    failure_code = charge.get("failure_code")
+    if not failure_code:
+        return None
+    outcome = charge.get("outcome") or {}
+    decline_code = outcome.get("reason") if outcome.get("type") == "issuer_declined" else None
+    advice_code = outcome.get("advice_code")
+    return DeclineInfo(
+        category=categorise_decline(decline_code, failure_code, advice_code),
+        decline_code=decline_code,
+        advice_code=advice_code,
+        message=charge.get("failure_message"),
+    )
