@@ -18,6 +18,7 @@ without replying) or HANG (never reply; the client's timeout fires).
 from __future__ import annotations
 
 import asyncio
+import io
 import shutil
 import ssl
 import subprocess
@@ -50,8 +51,8 @@ class ReceivedMessage:
 
     @property
     def message(self) -> EmailMessage:
-        """The content parsed as a MIME message."""
-        parsed = BytesParser(policy=policy.default).parsebytes(self.content)
+        """The content parsed as a MIME message (line endings read back as LF)."""
+        parsed = BytesParser(policy=policy.default).parse(io.BytesIO(self.content))
         assert isinstance(parsed, EmailMessage)
         return parsed
 

@@ -17,11 +17,6 @@ from tests.fakes.smtp_server import DROP, HANG, ScriptedSmtpServer
 MakeEmail = Callable[..., OutgoingEmail]
 
 
-def lf(text: str) -> str:
-    """Decoded parts keep the wire's CRLF line endings; compare with LF."""
-    return text.replace("\r\n", "\n")
-
-
 def mailer_for(
     server: ScriptedSmtpServer,
     *,
@@ -67,8 +62,8 @@ async def test_delivers_one_multipart_message_with_stable_headers(
     parts = list(message.iter_parts())
     assert [part.get_content_type() for part in parts] == ["text/plain", "text/html"]
     assert all(part.get_content_charset() == "utf-8" for part in parts)
-    assert lf(parts[0].get_content()) == email.text_body
-    assert lf(parts[1].get_content()).strip() == email.html_body
+    assert parts[0].get_content() == email.text_body
+    assert parts[1].get_content().strip() == email.html_body
 
 
 async def test_message_content_survives_dot_stuffing_and_utf8(
@@ -78,7 +73,7 @@ async def test_message_content_survives_dot_stuffing_and_utf8(
     await mailer_for(smtp_server).send(make_email(text_body=text, subject="Zahlung fällig"))
 
     message = smtp_server.messages[0].message
-    assert lf(message.get_body(("plain",)).get_content()).rstrip("\n") == text
+    assert message.get_body(("plain",)).get_content().rstrip("\n") == text
     assert message["Subject"] == "Zahlung fällig"
 
 
