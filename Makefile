@@ -1,0 +1,42 @@
+# dunbot — the two commands a newcomer needs are `make demo` and `make test`.
+SHELL := /bin/bash
+export UV_PYTHON_DOWNLOADS := never
+UV := $(shell command -v uv 2>/dev/null || echo .venv-bootstrap/bin/uv)
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+
+.PHONY: demo test test-sqlite test-postgres lint format bench env clean
+
+$(UV):
+	python3 -m venv .venv-bootstrap && .venv-bootstrap/bin/pip install -q uv
+
+$(VENV)/.synced: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --all-groups
+	touch $@
+
+env: $(VENV)/.synced ## Create or update the virtual environment
+
+demo: env ## Run the product on SQLite with the sandbox Slack page: http://127.0.0.1:$(PORT)/sandbox
+	$(VENV)/bin/dunbot demo --port $(PORT)
+
+test: env ## Run the whole suite (PostgreSQL too when DUNBOT_TEST_POSTGRES_URL is set)
+	$(VENV)/bin/pytest
+
+test-postgres: env ## Start a throwaway PostgreSQL and run the suite on SQLite and PostgreSQL
+	eval "$$(scripts/start-postgres.sh)" && $(VENV)/bin/pytest
+
+lint: env ## ruff check and format check
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: env
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+bench: env ## Benchmarks: webhook ingest and draft quality
+	$(PY) -m bench.ingest
+	$(PY) -m bench.drafts
+
+clean:
+	rm -rf $(VENV) .venv-bootstrap .pytest_cache dunbot.db* outbox

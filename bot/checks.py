@@ -1,0 +1,116 @@
+"""`dunbot check`: is the configuration complete, and can each configured service be reached?"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from bot.settings import Settings
+
+Echo = Callable[[str], object]
+
+
+def configuration_problems(settings: Settings) -> list[str]:
+    """What is missing or inconsistent, each with how to fix it."""
+    problems: list[str] = []
+    if settings.stripe_api_key is None:
+        problems.append(
+            "STRIPE_API_KEY is not set: use a restricted key with read access to "
+            "invoices, customers and payment intents."
+        )
+    if settings.stripe_webhook_secret is None:
+        problems.append(
+            "STRIPE_WEBHOOK_SECRET is not set: copy the signing secret (whsec_…) "
+            "of the webhook endpoint pointing at /stripe/webhook."
+        )
+    if settings.slack_bot_token is None or settings.slack_signing_secret is None:
+        problems.append(
+            "SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET are required: install the app "
+            "from slack-manifest.yml and copy both from its settings page."
+        )
+    for name in ("slack_approvals_channel", "slack_vip_channel"):
+        if not getattr(settings, name):
+            problems.append(f"{name.upper()} is not set: the Slack channel id (C…) to post to.")
+    if not settings.finance_approvers:
+        problems.append(
+            "FINANCE_APPROVERS is empty: nobody could approve drafts "
+            "(comma-separated Slack user ids, U…)."
+        )
+    if not settings.account_managers:
+        problems.append("ACCOUNT_MANAGERS is empty: nobody could claim VIP tasks.")
+    if settings.llm_provider == "openai" and settings.openai_api_key is None:
+        problems.append("LLM_PROVIDER=openai needs OPENAI_API_KEY (or use LLM_PROVIDER=template).")
+    if settings.llm_provider == "anthropic" and settings.anthropic_api_key is None:
+        problems.append("LLM_PROVIDER=anthropic needs ANTHROPIC_API_KEY.")
+    if settings.email_backend == "smtp" and not settings.smtp_host:
+        problems.append("EMAIL_BACKEND=smtp needs SMTP_HOST (and usually SMTP_USERNAME/PASSWORD).")
+    return problems
+
+
+async def _database(settings: Settings) -> str | None:
+    from storage.db import Database
+    from storage.migrate import head_revision, is_up_to_date
+
+    db = Database(settings.database_url)
+    try:
+        if not await is_up_to_date(db):
+            return f"database is not at schema {head_revision()}: run `dunbot db upgrade`."
+    except Exception as error:  # noqa: BLE001 - reported to the operator
+        return f"database unreachable ({type(error).__name__}: {error}); check DATABASE_URL."
+    finally:
+        await db.dispose()
+    return None
+
+
+async def _stripe(settings: Settings) -> str | None:
+    if settings.stripe_api_key is None:
+        return None
+    from recovery.billing import StripeBilling
+
+    billing = StripeBilling.connect(
+        api_key=settings.stripe_api_key.get_secret_value(),
+        api_base=settings.stripe_api_base,
+        max_network_retries=0,
+    )
+    try:
+        await billing.find_customer_by_email("dunbot-check@example.invalid")
+    except Exception as error:  # noqa: BLE001
+        return f"Stripe API not reachable with STRIPE_API_KEY: {type(error).__name__}: {error}"
+    finally:
+        await billing.aclose()
+    return None
+
+
+async def _slack(settings: Settings) -> str | None:
+    if settings.slack_bot_token is None:
+        return None
+    from slack_sdk.errors import SlackApiError
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    client = AsyncWebClient(
+        token=settings.slack_bot_token.get_secret_value(), base_url=settings.slack_api_url
+    )
+    try:
+        await client.auth_test()
+    except SlackApiError as error:
+        return f"Slack rejected SLACK_BOT_TOKEN: {error.response.get('error')}"
+    except Exception as error:  # noqa: BLE001
+        return f"Slack API not reachable: {type(error).__name__}: {error}"
+    return None
+
+
+async def run_checks(settings: Settings, *, echo: Echo) -> int:
+    """Print each problem; return how many there are."""
+    problems = configuration_problems(settings)
+    probes: list[tuple[str, Callable[[Settings], Awaitable[str | None]]]] = [
+        ("database", _database),
+        ("stripe", _stripe),
+        ("slack", _slack),
+    ]
+    for name, probe in probes:
+        problem = await probe(settings)
+        echo(f"{name}: {'OK' if problem is None else 'FAILED'}")
+        if problem:
+            problems.append(problem)
+    for problem in problems:
+        echo(f"  - {problem}")
+    return len(problems)
