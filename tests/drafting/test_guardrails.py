@@ -1,0 +1,210 @@
+"""Guardrails: every rule, in English, French and German, plus property tests."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from recovery.guardrails import check_draft, count_sentences, luhn_valid
+
+GOOD_BODY = (
+    "We could not collect your latest payment. You can complete it on the secure page below."
+)
+
+
+def check(body: str, *, subject: str = "Your payment did not go through", **money: object):
+    amount = {"amount_due": 4900, "currency": "usd", **money}
+    return check_draft(subject, body, **amount)  # type: ignore[arg-type]
+
+
+def test_good_draft_passes() -> None:
+    assert check(GOOD_BODY) == []
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("One sentence. Two sentences! Three sentences? Four sentences.", "4 sentences"),
+        ("Too short.", "too short"),
+        ("word " * 130, "too long"),
+    ],
+)
+def test_body_shape(body: str, expected: str) -> None:
+    assert any(expected in reason for reason in check(body))
+
+
+@pytest.mark.parametrize(
+    ("subject", "expected"),
+    [("", "subject is empty"), ("x" * 121, "121 characters"), ("Hi\nBcc: a@b", "more than one")],
+)
+def test_subject_shape(subject: str, expected: str) -> None:
+    assert any(expected in reason for reason in check(GOOD_BODY, subject=subject))
+
+
+@pytest.mark.parametrize(
+    "link",
+    [
+        "https://evil.example/pay",
+        "http://10.0.0.1/x",
+        "www.evil.com",
+        "evil.com/pay",
+        "pay-now.co.uk",
+        "support@evil.com",
+        "ｅｖｉｌ．ｃｏｍ",  # full-width look-alike
+        "münchen.de",
+        "192.168.0.1",
+        "javascript:alert(1)",
+    ],
+)
+def test_any_link_is_rejected(link: str) -> None:
+    reasons = check(f"Please settle the invoice at {link} today so nothing is interrupted.")
+    assert any("link" in reason for reason in reasons), reasons
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Please reply with your card number so we can fix this quickly.",
+        "Send us the CVV printed on your card to confirm the payment.",
+        "Share the 3-digit security code so we can finish the charge.",
+        "Tell us your PIN and we will take care of the rest.",
+        "Please confirm your password to keep the subscription active.",
+        "Log in with your online banking details and send a screenshot.",
+        "Reply with the verification code you received by text message.",
+        "Please reply with your card details to settle the invoice.",
+        "Email us the expiry date of your card so we can retry.",
+        "Merci de nous communiquer le numéro de votre carte pour régulariser.",
+        "Indiquez-nous le cryptogramme visuel au dos de votre carte.",
+        "Envoyez-nous votre mot de passe pour réactiver le compte.",
+        "Répondez avec vos coordonnées bancaires pour finaliser le paiement.",
+        "Merci de nous transmettre le code reçu par SMS pour confirmer.",
+        "Bitte senden Sie uns Ihre Kartennummer für die Zahlung.",
+        "Nennen Sie uns die Prüfziffer auf der Rückseite Ihrer Karte.",
+        "Bitte teilen Sie uns Ihr Passwort und Ihre Zugangsdaten mit.",
+        "Bitte schicken Sie uns Ihre Kartendaten per E-Mail zurück.",
+        "Bitte geben Sie den Bestätigungscode aus der SMS an.",
+        "Senden Sie uns bitte die TAN, damit wir die Zahlung abschließen.",
+    ],
+)
+def test_requests_for_secrets_are_rejected(body: str) -> None:
+    assert any("sensitive" in reason for reason in check(body)), body
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Your card on file has expired, so you can add a new one on the secure page below.",
+        "Please update your payment details on the secure page below when convenient.",
+        "Votre carte a expiré, vous pouvez la mettre à jour sur la page sécurisée ci-dessous.",
+        "Bitte prüfen Sie Ihre Zahlungsmethode auf der sicheren Seite unten.",
+    ],
+)
+def test_harmless_payment_wording_passes(body: str) -> None:
+    assert check(body) == []
+
+
+@pytest.mark.parametrize(
+    "number", ["4242 4242 4242 4242", "4242-4242-4242-4242", "378282246310005", "6011111111111117"]
+)
+def test_known_card_numbers_are_rejected(number: str) -> None:
+    reasons = check(f"Your card {number} was declined by the bank today.")
+    assert any("card number" in reason for reason in reasons)
+    assert not any(number in reason for reason in reasons), "never echo card data"
+
+
+def _with_luhn_digit(prefix: str) -> str:
+    for digit in "0123456789":
+        if luhn_valid(prefix + digit):
+            return prefix + digit
+    raise AssertionError("unreachable")
+
+
+@given(
+    prefix=st.text(alphabet="0123456789", min_size=12, max_size=18),
+    separator=st.sampled_from(["", " ", "-"]),
+)
+def test_any_embedded_luhn_number_is_caught(prefix: str, separator: str) -> None:
+    number = _with_luhn_digit(prefix)
+    spaced = separator.join(number[i : i + 4] for i in range(0, len(number), 4))
+    reasons = check(f"We noticed the number {spaced} on file, sorry about the trouble.")
+    assert any("card number" in reason for reason in reasons)
+
+
+WORDS = [
+    "we", "are", "sorry", "your", "payment", "did", "not", "go", "through", "please",
+    "update", "method", "on", "the", "secure", "page", "below", "thank", "you", "kindly",
+    "nous", "sommes", "désolés", "votre", "paiement", "leider", "Ihre", "Zahlung", "bitte",
+]  # fmt: skip
+
+sentence = st.lists(st.sampled_from(WORDS), min_size=3, max_size=12).map(
+    lambda words: " ".join(words).capitalize() + "."
+)
+
+
+@given(st.lists(sentence, min_size=1, max_size=3))
+def test_plain_sentences_without_digits_pass(sentences: list[str]) -> None:
+    body = " ".join(sentences)
+    if len(body) < 20:
+        body = body + " Thank you for your patience."
+        sentences.append("x")
+    reasons = check(body)
+    assert reasons == [] or (len(sentences) > 3 and reasons == ["body has 4 sentences (max 3)"])
+
+
+@pytest.mark.parametrize(
+    ("text", "amount", "currency"),
+    [
+        ("Your invoice of $49.00 is still open.", 4900, "usd"),
+        ("Your invoice of USD 49 is still open.", 4900, "usd"),
+        ("Votre facture de 49,00 € reste ouverte.", 4900, "eur"),
+        ("Ihre Rechnung über 1.234,56 € ist offen.", 123456, "eur"),
+        ("Votre facture de 1 234,56 € reste ouverte.", 123456, "eur"),
+        ("Your invoice of ¥5,000 is still open.", 5000, "jpy"),
+        ("Your invoice of 5000 yen is still open.", 5000, "jpy"),
+    ],
+)
+def test_the_invoice_amount_is_allowed(text: str, amount: int, currency: str) -> None:
+    assert (
+        check(f"{text} Please pay on the page below.", amount_due=amount, currency=currency) == []
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "amount", "currency"),
+    [
+        ("Your invoice of $59.00 is still open.", 4900, "usd"),
+        ("Your invoice of €49.00 is still open.", 4900, "usd"),
+        ("Votre facture de 490,00 € reste ouverte.", 4900, "eur"),
+        ("Ihre Rechnung über 49 EUR ist offen, zahlen Sie 5 Euro extra.", 4900, "eur"),
+        ("Your invoice of ¥50,000 is still open.", 5000, "jpy"),
+        ("A late fee of £10 applies.", 4900, "gbp"),
+    ],
+)
+def test_a_different_amount_is_rejected(text: str, amount: int, currency: str) -> None:
+    reasons = check(f"{text} Please pay on the page below.", amount_due=amount, currency=currency)
+    assert any("amount" in reason for reason in reasons), reasons
+
+
+@pytest.mark.parametrize(
+    ("body", "kind"),
+    [
+        ("Please pay <b>today</b> on the page below.", "markup"),
+        ("Please pay *today* on the page below.", "markup"),
+        ("Please pay _today_ on the page below.", "markup"),
+        ("Please pay `today` on the page below.", "markup"),
+        ("Please pay [here](somewhere) on the page below.", "markup"),
+        ("Hey <@U123ABC>, please pay on the page below.", "markup"),
+        ("Hey <!channel>, please pay on the page below.", "markup"),
+        ("Dear {{ name }}, please pay on the page below.", "placeholder"),
+        ("Dear {name}, please pay on the page below.", "placeholder"),
+        ("Dear [Name], please pay on the page below.", "placeholder"),
+        ("Dear %s, please pay on the page below.", "placeholder"),
+    ],
+)
+def test_markup_and_placeholders_are_rejected(body: str, kind: str) -> None:
+    assert any(kind in reason for reason in check(body)), check(body)
+
+
+def test_sentence_counter_ignores_decimals_and_counts_fragments() -> None:
+    assert count_sentences("It costs 49.00 today. Thanks") == 2
