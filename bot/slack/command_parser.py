@@ -47,8 +47,8 @@ _CUSTOMER_ID = re.compile(r"^cus_[A-Za-z0-9]{1,64}$")
 _INVOICE_ID = re.compile(r"^in_[A-Za-z0-9]{1,64}$")
 _EMAIL = re.compile(r"^[^@\s<>|]{1,64}@[^@\s<>|.]+(?:\.[^@\s<>|.]+)+$")
 _MAILTO = re.compile(r"^<mailto:([^|>]+)(?:\|[^>]*)?>$")
-_DURATION = re.compile(r"^(\d{1,4})([hdw])$")
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DURATION = re.compile(r"^([0-9]{1,4})([hdw])$")
+_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 _UNITS = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
 
 
