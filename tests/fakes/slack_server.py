@@ -1,0 +1,602 @@
+"""A local fake of the Slack Web API that the real `slack_sdk` clients talk to over HTTP.
+
+It serves 127.0.0.1 on a free port from a background thread (aiohttp), so an
+`AsyncWebClient`, a blocking test or a `dunbot` subprocess can all reach it. Point a client at
+`base_url` (ends in `/api/`, as `SLACK_API_URL` and `AsyncWebClient(base_url=...)` take it).
+
+    async with FakeSlack() as slack:                       # or: with FakeSlack() as slack
+        client = AsyncWebClient(token="xoxb-test", base_url=slack.base_url)
+        posted = await client.chat_postMessage(channel="C1", text="hi", blocks=[...])
+        await client.chat_update(channel="C1", ts=posted["ts"], text="edited")
+        slack.rate_limit_next("chat.update", retry_after=7)   # next chat.update → 429
+        slack.fail_next("views.open", error="expired_trigger_id")
+        calls = await slack.wait_for("chat.postMessage", count=2)
+        assert calls[0].args["channel"] == "C1"
+        assert slack.message("C1", posted["ts"])["text"] == "edited"
+
+Replies are built from the Slack fixtures in `tests/fixtures/slack/` (copied from
+`shared/fixtures/slack`, see the README there), with the request's own values filled in.
+Every posted message gets a new `ts`, increasing per post. `chat.update` of a `ts` this
+server never posted answers `message_not_found`, as Slack does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import itertools
+import json
+import re
+import secrets
+import socket
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl
+
+from aiohttp import web
+
+JsonObject = dict[str, Any]
+
+FIXTURES_DIR = Path(__file__).resolve().parents[1] / "fixtures" / "slack"
+DEFAULT_TEAM_ID = "T0DUNBOT1"
+DEFAULT_BOT_USER_ID = "U0DUNBOT1"
+DEFAULT_BOT_ID = "B0DUNBOT1"
+_FIRST_TS_SECONDS = 1_700_000_000
+# Arguments the SDK sends as JSON strings when a call is form-encoded.
+_JSON_ARGS = frozenset({"blocks", "attachments", "view", "metadata", "unfurl_ids"})
+_CONVERSATION_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
+
+
+def load_fixture(name: str) -> JsonObject:
+    """Load a Slack fixture by file stem, e.g. `chat.postMessage.response`."""
+    data: JsonObject = json.loads((FIXTURES_DIR / f"{name}.json").read_text(encoding="utf-8"))
+    return data
+
+
+@dataclass(frozen=True)
+class RecordedCall:
+    """One Web API call as the fake received it."""
+
+    method: str  # Slack method name, e.g. "chat.postMessage"
+    http_method: str
+    args: JsonObject  # query + form/JSON body; JSON-valued args (blocks, view…) decoded
+    headers: dict[str, str]  # request headers, Authorization included
+    status: int  # HTTP status the fake answered with
+    response: JsonObject
+
+    @property
+    def token(self) -> str | None:
+        """The bearer token (or `token` argument) the caller used."""
+        auth = self.headers.get("Authorization", "")
+        if auth.startswith("Bearer "):
+            return auth.removeprefix("Bearer ")
+        token = self.args.get("token")
+        return str(token) if token else None
+
+
+@dataclass
+class _Scripted:
+    method: str
+    status: int
+    body: JsonObject
+    headers: dict[str, str]
+
+
+@dataclass
+class _Waiter:
+    method: str
+    count: int
+    loop: asyncio.AbstractEventLoop
+    future: asyncio.Future[list[RecordedCall]]
+
+
+@dataclass
+class _State:
+    messages: dict[tuple[str, str], JsonObject] = field(default_factory=dict)
+    ephemerals: list[JsonObject] = field(default_factory=list)
+    views: dict[str, JsonObject] = field(default_factory=dict)
+    home_views: dict[str, JsonObject] = field(default_factory=dict)
+    users: dict[str, JsonObject] = field(default_factory=dict)
+    channels: dict[str, JsonObject] = field(default_factory=dict)
+
+
+class SlackApiFailure(Exception):
+    """Raised inside a handler to answer `{"ok": false, "error": ...}`."""
+
+    def __init__(self, error: str, *, status: int = 200) -> None:
+        super().__init__(error)
+        self.error = error
+        self.status = status
+
+
+class FakeSlack:
+    """In-memory Slack Web API with a real HTTP front; see the module docstring for usage."""
+
+    def __init__(
+        self,
+        *,
+        token: str | None = None,
+        team_id: str = DEFAULT_TEAM_ID,
+        bot_user_id: str = DEFAULT_BOT_USER_ID,
+        strict_updates: bool = True,
+    ) -> None:
+        """`token`: the only bearer token accepted (None: any `xox…` token).
+        `strict_updates`: chat.update of an unknown `ts` answers `message_not_found`."""
+        self.token = token
+        self.team_id = team_id
+        self.bot_user_id = bot_user_id
+        self.strict_updates = strict_updates
+        self._state = _State()
+        self._scripted: list[_Scripted] = []
+        self._calls: list[RecordedCall] = []
+        self._waiters: list[_Waiter] = []
+        self._lock = threading.Condition()
+        self._ts_counter = itertools.count(1)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._runner: web.AppRunner | None = None
+        self._thread: threading.Thread | None = None
+        self._port: int | None = None
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        """`http://127.0.0.1:<port>/api/`: for `AsyncWebClient(base_url=...)` / SLACK_API_URL."""
+        if self._port is None:
+            raise RuntimeError("FakeSlack is not started")
+        return f"http://127.0.0.1:{self._port}/api/"
+
+    def start(self) -> None:
+        """Serve on a free port from a daemon thread; returns once the port is bound."""
+        if self._thread is not None:
+            return
+        ready = threading.Event()
+        errors: list[BaseException] = []
+
+        def run() -> None:
+            loop = asyncio.new_event_loop()
+            self._loop = loop
+            try:
+                loop.run_until_complete(self._serve())
+            except BaseException as exc:  # reported to start()
+                errors.append(exc)
+                ready.set()
+                loop.close()
+                return
+            ready.set()
+            loop.run_forever()
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+
+        self._thread = threading.Thread(target=run, name="fake-slack", daemon=True)
+        self._thread.start()
+        ready.wait(timeout=10)
+        if errors:
+            raise RuntimeError("fake Slack server failed to start") from errors[0]
+
+    def stop(self) -> None:
+        """Close connections and stop the server thread."""
+        loop, thread, runner = self._loop, self._thread, self._runner
+        if loop is None or thread is None:
+            return
+        if runner is not None:
+            asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(timeout=10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=10)
+        self._thread = self._loop = self._runner = None
+        self._port = None
+
+    def __enter__(self) -> FakeSlack:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    async def __aenter__(self) -> FakeSlack:
+        await asyncio.to_thread(self.start)
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await asyncio.to_thread(self.stop)
+
+    async def _serve(self) -> None:
+        app = web.Application()
+        app.router.add_route("*", "/api/{method}", self._handle)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.bind(("127.0.0.1", 0))
+        self._port = int(sock.getsockname()[1])
+        await web.SockSite(self._runner, sock).start()
+
+    # -- scripting ----------------------------------------------------------------------------
+
+    def rate_limit_next(self, method: str, *, retry_after: int = 1, times: int = 1) -> None:
+        """The next `times` calls to `method` get HTTP 429 with `Retry-After: retry_after`."""
+        for _ in range(times):
+            self.script(
+                method,
+                status=429,
+                body={"ok": False, "error": "ratelimited"},
+                headers={"Retry-After": str(retry_after)},
+            )
+
+    def fail_next(self, method: str, *, error: str, times: int = 1, status: int = 200) -> None:
+        """The next `times` calls to `method` answer `{"ok": false, "error": error}`."""
+        for _ in range(times):
+            self.script(method, status=status, body={"ok": False, "error": error})
+
+    def script(
+        self,
+        method: str,
+        *,
+        status: int,
+        body: JsonObject,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        """Queue one raw reply for the next call to `method` (one-shot, in order)."""
+        with self._lock:
+            self._scripted.append(_Scripted(method, status, dict(body), dict(headers or {})))
+
+    def add_user(
+        self,
+        user_id: str,
+        *,
+        name: str | None = None,
+        real_name: str | None = None,
+        email: str | None = None,
+        tz: str = "Europe/London",
+        is_bot: bool = False,
+    ) -> JsonObject:
+        """Make `users.info` know a user; returns the stored user object."""
+        handle = name or user_id.lower()
+        user: JsonObject = {
+            "id": user_id,
+            "team_id": self.team_id,
+            "name": handle,
+            "real_name": real_name or handle,
+            "deleted": False,
+            "is_bot": is_bot,
+            "tz": tz,
+            "profile": {
+                "real_name": real_name or handle,
+                "display_name": handle,
+                "email": email,
+            },
+        }
+        with self._lock:
+            self._state.users[user_id] = user
+        return copy.deepcopy(user)
+
+    def add_channel(self, channel_id: str, *, name: str, is_member: bool = True) -> None:
+        """Give a channel a name (conversations.info answers for any well-formed id)."""
+        with self._lock:
+            self._state.channels[channel_id] = {"name": name, "is_member": is_member}
+
+    # -- inspection ---------------------------------------------------------------------------
+
+    @property
+    def calls(self) -> list[RecordedCall]:
+        """Every call received so far, in order."""
+        with self._lock:
+            return list(self._calls)
+
+    def calls_to(self, method: str) -> list[RecordedCall]:
+        """Calls to one method, in order."""
+        with self._lock:
+            return [c for c in self._calls if c.method == method]
+
+    def message(self, channel: str, ts: str) -> JsonObject:
+        """The current state of a posted message (after any chat.update)."""
+        with self._lock:
+            return copy.deepcopy(self._state.messages[(channel, ts)])
+
+    @property
+    def messages(self) -> dict[tuple[str, str], JsonObject]:
+        """All posted messages by (channel, ts), current state."""
+        with self._lock:
+            return copy.deepcopy(self._state.messages)
+
+    @property
+    def ephemerals(self) -> list[JsonObject]:
+        """chat.postEphemeral messages, in order."""
+        with self._lock:
+            return copy.deepcopy(self._state.ephemerals)
+
+    @property
+    def home_views(self) -> dict[str, JsonObject]:
+        """The last view published to each user's App Home."""
+        with self._lock:
+            return copy.deepcopy(self._state.home_views)
+
+    async def wait_for(
+        self, method: str, count: int = 1, timeout: float = 5.0
+    ) -> list[RecordedCall]:
+        """Wait (no polling) until at least `count` calls to `method` arrived; return them."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[list[RecordedCall]] = loop.create_future()
+        with self._lock:
+            seen = [c for c in self._calls if c.method == method]
+            if len(seen) >= count:
+                return seen
+            waiter = _Waiter(method, count, loop, future)
+            self._waiters.append(waiter)
+        try:
+            return await asyncio.wait_for(future, timeout)
+        except TimeoutError:
+            raise TimeoutError(self._timeout_message(method, count)) from None
+        finally:
+            with self._lock:
+                if waiter in self._waiters:
+                    self._waiters.remove(waiter)
+
+    def wait_for_sync(
+        self, method: str, count: int = 1, timeout: float = 5.0
+    ) -> list[RecordedCall]:
+        """Blocking twin of `wait_for`, for threads and subprocess-driven tests."""
+        with self._lock:
+            ok = self._lock.wait_for(
+                lambda: sum(c.method == method for c in self._calls) >= count, timeout=timeout
+            )
+            if not ok:
+                raise TimeoutError(self._timeout_message(method, count))
+            return [c for c in self._calls if c.method == method]
+
+    def _timeout_message(self, method: str, count: int) -> str:
+        seen = [c.method for c in self.calls]
+        return f"fewer than {count} calls to {method}; calls so far: {seen}"
+
+    def _record(self, call: RecordedCall) -> None:
+        with self._lock:
+            self._calls.append(call)
+            self._lock.notify_all()
+            for waiter in list(self._waiters):
+                seen = [c for c in self._calls if c.method == waiter.method]
+                if len(seen) >= waiter.count:
+                    self._waiters.remove(waiter)
+                    waiter.loop.call_soon_threadsafe(_resolve, waiter.future, seen)
+
+    def _take_scripted(self, method: str) -> _Scripted | None:
+        with self._lock:
+            for index, scripted in enumerate(self._scripted):
+                if scripted.method == method:
+                    return self._scripted.pop(index)
+        return None
+
+    # -- HTTP ---------------------------------------------------------------------------------
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        args = await _read_args(request)
+        headers = dict(request.headers)
+        extra_headers: dict[str, str] = {}
+        try:
+            self._authorise(headers.get("Authorization", ""), args)
+            scripted = self._take_scripted(method)
+            if scripted is not None:
+                status, body, extra_headers = scripted.status, scripted.body, scripted.headers
+            else:
+                status, body = 200, self._route(method, args)
+        except SlackApiFailure as failure:
+            status, body = failure.status, {"ok": False, "error": failure.error}
+        self._record(RecordedCall(method, request.method, args, headers, status, body))
+        return web.json_response(body, status=status, headers=extra_headers)
+
+    def _authorise(self, header: str, args: JsonObject) -> None:
+        token = header.removeprefix("Bearer ").strip() or str(args.get("token") or "")
+        if not token:
+            raise SlackApiFailure("not_authed")
+        if not token.startswith("xox") or (self.token is not None and token != self.token):
+            raise SlackApiFailure("invalid_auth")
+
+    def _route(self, method: str, args: JsonObject) -> JsonObject:
+        handler = self._handlers().get(method)
+        if handler is None:
+            raise SlackApiFailure("unknown_method")
+        with self._lock:
+            return handler(args)
+
+    def _handlers(self) -> dict[str, Callable[[JsonObject], JsonObject]]:
+        return {
+            "auth.test": self._auth_test,
+            "chat.postMessage": self._chat_post_message,
+            "chat.update": self._chat_update,
+            "chat.postEphemeral": self._chat_post_ephemeral,
+            "views.open": self._views_open,
+            "views.update": self._views_update,
+            "views.publish": self._views_publish,
+            "users.info": self._users_info,
+            "conversations.info": self._conversations_info,
+        }
+
+    # -- methods (called with the lock held) -----------------------------------------------------
+
+    def _next_ts(self) -> str:
+        n = next(self._ts_counter)
+        return f"{_FIRST_TS_SECONDS + n}.{n:06d}"
+
+    def _auth_test(self, args: JsonObject) -> JsonObject:
+        return {
+            "ok": True,
+            "url": "https://dunbot-test.slack.com/",
+            "team": "dunbot test",
+            "user": "dunbot",
+            "team_id": self.team_id,
+            "user_id": self.bot_user_id,
+            "bot_id": DEFAULT_BOT_ID,
+            "is_enterprise_install": False,
+        }
+
+    def _chat_post_message(self, args: JsonObject) -> JsonObject:
+        channel = _required_channel(args)
+        if not (args.get("text") or args.get("blocks") or args.get("attachments")):
+            raise SlackApiFailure("no_text")
+        ts = self._next_ts()
+        message = self._message_from(args, ts=ts)
+        self._state.messages[(channel, ts)] = message
+        response = load_fixture("chat.postMessage.response")
+        response.update(channel=channel, ts=ts, message=copy.deepcopy(message))
+        return response
+
+    def _chat_update(self, args: JsonObject) -> JsonObject:
+        channel = _required_channel(args)
+        ts = str(args.get("ts") or "")
+        if not ts:
+            raise SlackApiFailure("invalid_arguments")
+        stored = self._state.messages.get((channel, ts))
+        if stored is None:
+            if self.strict_updates:
+                raise SlackApiFailure("message_not_found")
+            stored = {"ts": ts}
+        updated = {
+            **stored,
+            **self._message_from(args, ts=ts),
+            "edited": {"user": self.bot_user_id},
+        }
+        if "thread_ts" in stored:
+            updated["thread_ts"] = stored["thread_ts"]
+        self._state.messages[(channel, ts)] = updated
+        response = load_fixture("chat.update.response")
+        response.update(
+            channel=channel,
+            ts=ts,
+            text=updated.get("text", ""),
+            message={"text": updated.get("text", ""), "user": self.bot_user_id},
+        )
+        if "blocks" in updated:
+            response["message"]["blocks"] = copy.deepcopy(updated["blocks"])
+        return response
+
+    def _chat_post_ephemeral(self, args: JsonObject) -> JsonObject:
+        channel = _required_channel(args)
+        user = str(args.get("user") or "")
+        if not user:
+            raise SlackApiFailure("user_not_in_channel")
+        if not (args.get("text") or args.get("blocks")):
+            raise SlackApiFailure("no_text")
+        ts = self._next_ts()
+        self._state.ephemerals.append(
+            {"channel": channel, "user": user, **self._message_from(args, ts=ts)}
+        )
+        return {"ok": True, "message_ts": ts}
+
+    def _views_open(self, args: JsonObject) -> JsonObject:
+        if not args.get("trigger_id"):
+            raise SlackApiFailure("invalid_arguments")
+        return {"ok": True, "view": self._store_view(args)}
+
+    def _views_update(self, args: JsonObject) -> JsonObject:
+        view_id = str(args.get("view_id") or "")
+        if view_id not in self._state.views:
+            raise SlackApiFailure("not_found")
+        return {"ok": True, "view": self._store_view(args, view_id=view_id)}
+
+    def _views_publish(self, args: JsonObject) -> JsonObject:
+        user_id = str(args.get("user_id") or "")
+        if not user_id:
+            raise SlackApiFailure("invalid_arguments")
+        view = self._store_view(args)
+        self._state.home_views[user_id] = view
+        return {"ok": True, "view": view}
+
+    def _users_info(self, args: JsonObject) -> JsonObject:
+        user = self._state.users.get(str(args.get("user") or ""))
+        if user is None:
+            raise SlackApiFailure("user_not_found")
+        return {"ok": True, "user": copy.deepcopy(user)}
+
+    def _conversations_info(self, args: JsonObject) -> JsonObject:
+        channel_id = str(args.get("channel") or "")
+        if not _CONVERSATION_ID.match(channel_id):
+            raise SlackApiFailure("channel_not_found")
+        known = self._state.channels.get(channel_id, {})
+        return {
+            "ok": True,
+            "channel": {
+                "id": channel_id,
+                "name": known.get("name", channel_id.lower()),
+                "is_channel": channel_id.startswith("C"),
+                "is_private": channel_id.startswith("G"),
+                "is_im": channel_id.startswith("D"),
+                "is_member": known.get("is_member", True),
+                "is_archived": False,
+                "context_team_id": self.team_id,
+            },
+        }
+
+    def _message_from(self, args: JsonObject, *, ts: str) -> JsonObject:
+        message: JsonObject = {
+            "type": "message",
+            "subtype": "bot_message",
+            "bot_id": DEFAULT_BOT_ID,
+            "user": self.bot_user_id,
+            "ts": ts,
+            "text": str(args.get("text") or ""),
+        }
+        for key in ("blocks", "attachments", "thread_ts", "metadata"):
+            if key in args:
+                message[key] = copy.deepcopy(args[key])
+        return message
+
+    def _store_view(self, args: JsonObject, *, view_id: str | None = None) -> JsonObject:
+        requested = args.get("view")
+        if not isinstance(requested, dict) or "type" not in requested:
+            raise SlackApiFailure("invalid_arguments")
+        view = load_fixture("views.open.response")["view"]
+        view.update(
+            id=view_id or "V" + secrets.token_hex(5).upper(),
+            team_id=self.team_id,
+            bot_id=DEFAULT_BOT_ID,
+            private_metadata="",
+            callback_id="",
+            external_id="",
+            state={"values": {}},
+            hash=f"{_FIRST_TS_SECONDS}.{secrets.token_hex(4)}",
+        )
+        view.update(copy.deepcopy(requested))
+        view["root_view_id"] = view["id"]
+        if requested["type"] == "home":
+            for modal_only in ("submit", "close", "title"):
+                if modal_only not in requested:
+                    view.pop(modal_only, None)
+        self._state.views[view["id"]] = view
+        return copy.deepcopy(view)
+
+
+def _required_channel(args: JsonObject) -> str:
+    channel = str(args.get("channel") or "")
+    if not channel:
+        raise SlackApiFailure("channel_not_found")
+    return channel
+
+
+async def _read_args(request: web.Request) -> JsonObject:
+    """Query string plus the form or JSON body, with JSON-valued form args decoded."""
+    args: JsonObject = dict(request.query)
+    raw = await request.read()
+    if not raw:
+        return args
+    if request.content_type == "application/json":
+        body = json.loads(raw)
+        if isinstance(body, dict):
+            args.update(body)
+        return args
+    for key, value in parse_qsl(raw.decode("utf-8"), keep_blank_values=True):
+        args[key] = _maybe_json(value) if key in _JSON_ARGS else value
+    return args
+
+
+def _maybe_json(value: str) -> Any:
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
+
+
+def _resolve(future: asyncio.Future[list[RecordedCall]], calls: list[RecordedCall]) -> None:
+    if not future.done():
+        future.set_result(calls)
