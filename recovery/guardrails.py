@@ -77,10 +77,12 @@ _LINK_PATTERNS = [
 def find_links(text: str) -> list[str]:
     """Every URL, web address, bare domain or e-mail address in the text."""
     folded = normalise(text)
-    found: list[str] = []
-    for pattern in _LINK_PATTERNS:
-        found.extend(match.group(0).rstrip(".,;:!?)\"'") for match in pattern.finditer(folded))
-    return found
+    spans: list[tuple[int, int]] = []
+    for pattern in _LINK_PATTERNS:  # most specific first; skip matches inside earlier ones
+        for match in pattern.finditer(folded):
+            if not any(start <= match.start() < end for start, end in spans):
+                spans.append(match.span())
+    return [folded[start:end].rstrip(".,;:!?)\"'") for start, end in sorted(spans)]
 
 
 def _links(text: str) -> list[str]:
