@@ -1,0 +1,61 @@
+"""Build the configured Drafter from explicit settings (bot/ reads the environment)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from recovery.drafting.anthropic_provider import DEFAULT_ANTHROPIC_MODEL, AnthropicProvider
+from recovery.drafting.guarded import DEFAULT_TIMEOUT_S, GuardedDrafter
+from recovery.drafting.openai_provider import DEFAULT_OPENAI_MODEL, OpenAIProvider
+from recovery.drafting.provider import LLMProvider
+
+ProviderName = Literal["openai", "anthropic", "template"]
+
+
+class DrafterConfigError(ValueError):
+    """The drafter settings are incomplete (e.g. a provider without its API key)."""
+
+
+def build_drafter(
+    provider: str,
+    *,
+    model: str | None = None,
+    openai_api_key: str | None = None,
+    openai_base_url: str | None = None,
+    anthropic_api_key: str | None = None,
+    anthropic_base_url: str | None = None,
+    company_name: str | None = None,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+    request_timeout_s: float = 30.0,
+    max_retries: int = 1,
+) -> GuardedDrafter:
+    """A GuardedDrafter for `openai`, `anthropic` or `template` (offline, deterministic)."""
+    llm: LLMProvider | None
+    match provider.strip().lower():
+        case "openai":
+            if not openai_api_key:
+                raise DrafterConfigError("LLM_PROVIDER=openai needs OPENAI_API_KEY")
+            llm = OpenAIProvider(
+                api_key=openai_api_key,
+                base_url=openai_base_url or None,
+                model=model or DEFAULT_OPENAI_MODEL,
+                request_timeout_s=request_timeout_s,
+                max_retries=max_retries,
+            )
+        case "anthropic":
+            if not anthropic_api_key:
+                raise DrafterConfigError("LLM_PROVIDER=anthropic needs ANTHROPIC_API_KEY")
+            llm = AnthropicProvider(
+                api_key=anthropic_api_key,
+                base_url=anthropic_base_url or None,
+                model=model or DEFAULT_ANTHROPIC_MODEL,
+                request_timeout_s=request_timeout_s,
+                max_retries=max_retries,
+            )
+        case "template" | "":
+            llm = None
+        case other:
+            raise DrafterConfigError(
+                f"unknown LLM_PROVIDER {other!r}: use openai, anthropic or template"
+            )
+    return GuardedDrafter(provider=llm, timeout_s=timeout_s, company_name=company_name)
