@@ -32,4 +32,9 @@ def create_app(runtime: Runtime, *, worker: Worker | None = None) -> FastAPI:
     app.state.runtime = runtime
     app.include_router(health.router)
     app.include_router(stripe_webhook.router)
+    slack = runtime.extras.get("slack")
+    if slack is not None:
+        from bot.slack.app import slack_router
+
+        app.include_router(slack_router(slack.bolt))
     return app

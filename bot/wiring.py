@@ -1,6 +1,9 @@
-"""Composition: settings → database, adapters, job handlers, worker, web app."""
+"""Composition: settings → database, adapters, recovery engine, worker, web app."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -8,9 +11,12 @@ from bot.app import create_app
 from bot.logs import configure_logging
 from bot.runtime import Runtime
 from bot.settings import Settings
+from recovery.config import RecoveryConfig
+from recovery.drafting.factory import build_drafter
+from recovery.engine import RecoveryEngine
+from recovery.mail.factory import build_mailer
+from recovery.protocols import Billing, Mailer, Notifier
 from storage.db import Database
-from storage.queue import ClaimedJob
-from storage.stripe_events import mark_processed
 from storage.worker import Worker
 
 
@@ -30,21 +36,156 @@ def secret_values(settings: Settings) -> list[str]:
     return [s.get_secret_value() for s in secrets if s is not None]
 
 
-def build_runtime(settings: Settings) -> Runtime:
-    configure_logging(
-        fmt=settings.log_format, level=settings.log_level, secrets=secret_values(settings)
+def _secret(value: Any) -> str | None:
+    return value.get_secret_value() if value is not None else None
+
+
+def recovery_config(settings: Settings) -> RecoveryConfig:
+    return RecoveryConfig(
+        vip_ltv_threshold=settings.vip_ltv_threshold,
+        vip_ltv_thresholds=dict(settings.vip_ltv_thresholds),
+        vip_invoice_threshold=settings.vip_invoice_threshold,
+        max_emails_per_invoice=settings.max_emails_per_invoice,
+        min_days_between_emails=settings.min_days_between_emails,
+        vip_claim_sla_s=settings.vip_claim_sla_s,
+        company_name=settings.company_name,
+        email_from=settings.email_from,
+        email_reply_to=settings.email_reply_to,
     )
-    return Runtime(settings=settings, db=Database(settings.database_url))
+
+
+def build_billing(settings: Settings) -> Billing:
+    from recovery.billing import StripeBilling
+
+    if settings.stripe_api_key is None:
+        raise RuntimeError("STRIPE_API_KEY is not set (run `dunbot check`, or `dunbot demo`).")
+    return StripeBilling.connect(
+        api_key=settings.stripe_api_key.get_secret_value(), api_base=settings.stripe_api_base
+    )
+
+
+def build_mail(settings: Settings) -> Mailer:
+    return build_mailer(
+        settings.email_backend,
+        outbox_dir=settings.email_outbox_dir,
+        smtp_host=settings.smtp_host,
+        smtp_port=settings.smtp_port,
+        smtp_username=settings.smtp_username,
+        smtp_password=settings.smtp_password,
+        smtp_tls=settings.smtp_tls,
+    )
+
+
+def build_drafting(settings: Settings) -> Any:
+    return build_drafter(
+        settings.llm_provider,
+        model=settings.llm_model,
+        openai_api_key=_secret(settings.openai_api_key),
+        openai_base_url=settings.openai_base_url,
+        anthropic_api_key=_secret(settings.anthropic_api_key),
+        anthropic_base_url=settings.anthropic_base_url,
+        company_name=settings.company_name,
+        request_timeout_s=settings.llm_timeout_s,
+    )
+
+
+@dataclass
+class SlackParts:
+    client: Any
+    notifier: Any
+    bolt: Any
+
+
+def build_slack(settings: Settings, db: Database, *, livemode: bool) -> SlackParts | None:
+    """The Slack adapter, when a bot token and signing secret are configured."""
+    if settings.slack_bot_token is None or settings.slack_signing_secret is None:
+        return None
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    from bot.slack.app import build_bolt_app
+    from bot.slack.handlers import SlackDeps
+    from bot.slack.notifier import SlackNotifier
+
+    client = AsyncWebClient(
+        token=settings.slack_bot_token.get_secret_value(), base_url=settings.slack_api_url
+    )
+    notifier = SlackNotifier(
+        db=db,
+        client=client,
+        approvals_channel=settings.slack_approvals_channel or "",
+        vip_channel=settings.slack_vip_channel or "",
+        account_managers=settings.account_managers,
+        livemode=livemode,
+    )
+    deps = SlackDeps(
+        db=db,
+        finance_approvers=frozenset(settings.finance_approvers),
+        account_managers=frozenset(settings.account_managers),
+        livemode=livemode,
+    )
+    bolt = build_bolt_app(
+        signing_secret=settings.slack_signing_secret.get_secret_value(), client=client, deps=deps
+    )
+    return SlackParts(client=client, notifier=notifier, bolt=bolt)
+
+
+def build_runtime(
+    settings: Settings,
+    *,
+    billing: Billing | None = None,
+    notifier: Notifier | None = None,
+    configure_logs: bool = True,
+) -> Runtime:
+    """Everything wired. `billing`/`notifier` override the configured ones (demo, tests)."""
+    if configure_logs:
+        configure_logging(
+            fmt=settings.log_format, level=settings.log_level, secrets=secret_values(settings)
+        )
+    db = Database(settings.database_url)
+    billing = billing or build_billing(settings)
+    livemode = bool(
+        settings.stripe_api_key
+        and settings.stripe_api_key.get_secret_value().startswith(("sk_live", "rk_live"))
+    )
+    slack = build_slack(settings, db, livemode=livemode)
+    engine = RecoveryEngine(
+        db=db,
+        billing=billing,
+        drafter=build_drafting(settings),
+        mailer=build_mail(settings),
+        notifier=notifier or (slack.notifier if slack else None),
+        config=recovery_config(settings),
+    )
+    runtime = Runtime(settings=settings, db=db)
+    runtime.extras.update(engine=engine, billing=billing, slack=slack)
+    return runtime
+
+
+def job_handlers(runtime: Runtime) -> dict[str, Any]:
+    engine: RecoveryEngine = runtime.extras["engine"]
+    handlers: dict[str, Any] = dict(engine.job_handlers())
+    slack: SlackParts | None = runtime.extras.get("slack")
+    if slack is not None:
+        from bot.slack.jobs import slack_job_handlers
+
+        settings = runtime.settings
+        handlers.update(
+            slack_job_handlers(
+                db=runtime.db,
+                notifier=slack.notifier,
+                client=slack.client,
+                billing=runtime.extras["billing"],
+                finance_approvers=frozenset(settings.finance_approvers),
+                account_managers=frozenset(settings.account_managers),
+            )
+        )
+    return handlers
 
 
 def build_worker(runtime: Runtime) -> Worker:
-    async def process_stripe_event(job: ClaimedJob) -> None:
-        async with runtime.db.transaction() as session:
-            await mark_processed(session, event_id=job.payload["event_id"], result="ignored")
-
     return Worker(
         runtime.db,
-        {"process_stripe_event": process_stripe_event},
+        job_handlers(runtime),
         lease_s=runtime.settings.job_lease_s,
         poll_s=runtime.settings.worker_poll_s,
         observer=runtime.metrics.observe_job,

@@ -1,0 +1,237 @@
+"""Load what a card shows from the database and fill the builders' view dataclasses."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.slack.views import (
+    ApprovalCardView,
+    ApprovalStatus,
+    HomeCaseRow,
+    HomeView,
+    PausedCustomerRow,
+    VipTaskCardView,
+    VipTaskStatus,
+)
+from recovery.attempts import attempt_stage
+from recovery.decline import describe_decline
+from recovery.domain import DeclineCategory
+from recovery.money import format_amount
+from recovery.proposals import invoice_of_case
+from storage.models import (
+    Case,
+    CaseStatus,
+    CustomerRow,
+    Draft,
+    DraftStatus,
+    OutboxEmail,
+    OutboxStatus,
+    Pause,
+    TaskStatus,
+    VipTask,
+)
+
+_CANCELLED_BY_CASE = {
+    CaseStatus.PAID: ApprovalStatus.CANCELLED_PAID,
+    CaseStatus.VOIDED: ApprovalStatus.CANCELLED_VOIDED,
+    CaseStatus.UNCOLLECTIBLE: ApprovalStatus.CANCELLED_UNCOLLECTIBLE,
+    CaseStatus.CLOSED: ApprovalStatus.CANCELLED_VOIDED,
+}
+_BY_OUTBOX = {
+    OutboxStatus.APPROVED: ApprovalStatus.APPROVED,
+    OutboxStatus.WAITING: ApprovalStatus.APPROVED,
+    OutboxStatus.RETRYING: ApprovalStatus.APPROVED,
+    OutboxStatus.SENDING: ApprovalStatus.SENDING,
+    OutboxStatus.SENT: ApprovalStatus.SENT,
+    OutboxStatus.FAILED: ApprovalStatus.FAILED,
+    OutboxStatus.UNKNOWN: ApprovalStatus.UNKNOWN,
+}
+_VIP_RESOLVED = {
+    CaseStatus.PAID: VipTaskStatus.RESOLVED_PAID,
+    CaseStatus.VOIDED: VipTaskStatus.RESOLVED_VOIDED,
+    CaseStatus.UNCOLLECTIBLE: VipTaskStatus.RESOLVED_UNCOLLECTIBLE,
+    CaseStatus.CLOSED: VipTaskStatus.RESOLVED_VOIDED,
+}
+
+
+def amount_text(case: Case) -> str:
+    return format_amount(case.amount_remaining or case.amount_due, case.currency)
+
+
+def ltv_text(case: Case) -> str | None:
+    if not case.ltv_by_currency:
+        return None
+    parts = [format_amount(int(v), c) for c, v in sorted(case.ltv_by_currency.items())]
+    return " + ".join(parts) + " lifetime"
+
+
+def decline_words(case: Case) -> str:
+    return describe_decline(DeclineCategory(case.decline_category or DeclineCategory.UNKNOWN))
+
+
+def approval_status(case: Case, draft: Draft, outbox: OutboxEmail | None) -> ApprovalStatus:
+    """One status for the card from the draft, its email and its case."""
+    if outbox is not None and outbox.status in _BY_OUTBOX:
+        return _BY_OUTBOX[OutboxStatus(outbox.status)]
+    if draft.status == DraftStatus.PENDING:
+        return ApprovalStatus.PENDING
+    if draft.status == DraftStatus.REJECTED:
+        return ApprovalStatus.REJECTED
+    if draft.status == DraftStatus.SUPERSEDED:
+        return ApprovalStatus.SUPERSEDED
+    return _CANCELLED_BY_CASE.get(CaseStatus(case.status), ApprovalStatus.SUPERSEDED)
+
+
+async def approval_view(session: AsyncSession, draft_id: int) -> ApprovalCardView | None:
+    draft = await session.get(Draft, draft_id)
+    if draft is None:
+        return None
+    case = await session.get(Case, draft.case_id)
+    assert case is not None
+    outbox = await session.scalar(select(OutboxEmail).where(OutboxEmail.draft_id == draft.id))
+    status = approval_status(case, draft, outbox)
+    decided_by = draft.decided_by
+    if outbox is not None and outbox.status == OutboxStatus.SENT and outbox.last_error:
+        decided_by = outbox.last_error.removeprefix("marked sent by ").strip() or decided_by
+    return ApprovalCardView(
+        case_id=case.id,
+        draft_id=draft.id,
+        version=draft.version,
+        invoice_id=case.invoice_id,
+        invoice_number=case.invoice_number,
+        customer_name=case.customer_name,
+        customer_email=case.customer_email,
+        amount_text=amount_text(case),
+        attempt_number=max(case.attempt_count, 1),
+        stage=attempt_stage(invoice_of_case(case)),
+        decline_reason=decline_words(case),
+        ltv_text=ltv_text(case),
+        segment_reasons=list(case.segment_reasons or []),
+        subject=draft.subject,
+        body=draft.body,
+        source="ai" if draft.source == "ai" else "template",
+        provider=draft.provider,
+        model=draft.model,
+        fallback_reason=draft.fallback_reason,
+        guardrail_notes=list(draft.guardrail_notes or []),
+        status=status,
+        decided_by=draft.decided_by if status != ApprovalStatus.SENT else decided_by,
+        decided_at=draft.decided_at,
+        reject_reason=draft.reject_reason,
+        send_error=outbox.last_error
+        if outbox and status in (ApprovalStatus.FAILED, ApprovalStatus.UNKNOWN)
+        else None,
+        sent_at=outbox.sent_at if outbox else None,
+        hosted_invoice_url=case.hosted_invoice_url,
+    )
+
+
+async def vip_view(
+    session: AsyncSession, task_id: int, *, livemode: bool
+) -> VipTaskCardView | None:
+    task = await session.get(VipTask, task_id)
+    if task is None:
+        return None
+    case = await session.get(Case, task.case_id)
+    assert case is not None
+    status = (
+        VipTaskStatus(task.status)
+        if task.status != TaskStatus.RESOLVED
+        else (_VIP_RESOLVED.get(CaseStatus(case.status), VipTaskStatus.RESOLVED_PAID))
+    )
+    return VipTaskCardView(
+        task_id=task.id,
+        version=task.version,
+        invoice_id=case.invoice_id,
+        invoice_number=case.invoice_number,
+        customer_id=case.customer_id,
+        customer_name=case.customer_name,
+        customer_email=case.customer_email,
+        amount_text=amount_text(case),
+        ltv_text=ltv_text(case),
+        decline_reason=decline_words(case),
+        segment_reasons=list(case.segment_reasons or []),
+        livemode=livemode,
+        status=status,
+        owner_id=task.owner,
+        claimed_at=task.claimed_at,
+        done_at=task.done_at,
+        note=task.note,
+    )
+
+
+async def home_view(
+    session: AsyncSession, *, user_id: str, can_approve: bool, can_claim: bool
+) -> HomeView:
+    """Open approvals, the viewer's VIP tasks (and unclaimed ones), paused customers."""
+    pending = (
+        await session.execute(
+            select(Draft, Case)
+            .join(Case, Case.id == Draft.case_id)
+            .where(Draft.status == DraftStatus.PENDING)
+            .order_by(Draft.created_at)
+            .limit(20)
+        )
+    ).all()
+    tasks = (
+        await session.execute(
+            select(VipTask, Case)
+            .join(Case, Case.id == VipTask.case_id)
+            .where(VipTask.status.in_([TaskStatus.OPEN, TaskStatus.CLAIMED]))
+            .order_by(VipTask.created_at)
+            .limit(40)
+        )
+    ).all()
+    pauses = (await session.scalars(select(Pause).order_by(Pause.created_at))).all()
+    customers = {
+        c.id: c
+        for c in (
+            await session.scalars(
+                select(CustomerRow).where(CustomerRow.id.in_([p.customer_id for p in pauses]))
+            )
+        ).all()
+    }
+    return HomeView(
+        user_id=user_id,
+        can_approve=can_approve,
+        can_claim=can_claim,
+        pending_approvals=[
+            HomeCaseRow(
+                invoice_id=case.invoice_id,
+                invoice_number=case.invoice_number,
+                customer_name=case.customer_name,
+                customer_email=case.customer_email,
+                amount_text=amount_text(case),
+                status_text="waiting for approval",
+                opened_at=case.created_at,
+            )
+            for _draft, case in pending
+        ],
+        open_vip_tasks=[
+            HomeCaseRow(
+                invoice_id=case.invoice_id,
+                invoice_number=case.invoice_number,
+                customer_name=case.customer_name,
+                customer_email=case.customer_email,
+                amount_text=amount_text(case),
+                status_text="unclaimed" if task.owner is None else f"claimed by <@{task.owner}>",
+                opened_at=case.created_at,
+            )
+            for task, case in tasks
+            if task.owner in (None, user_id)
+        ],
+        paused_customers=[
+            PausedCustomerRow(
+                customer_id=p.customer_id,
+                customer_name=customers[p.customer_id].name if p.customer_id in customers else None,
+                customer_email=customers[p.customer_id].email
+                if p.customer_id in customers
+                else None,
+                until=p.until,
+                reason=p.reason,
+                paused_by=p.paused_by.removeprefix("slack:"),
+            )
+            for p in pauses
+        ],
+    )
