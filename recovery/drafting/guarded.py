@@ -96,6 +96,7 @@ class GuardedDrafter:
                     reply.body,
                     amount_due=request.amount_due,
                     currency=request.currency,
+                    allowed_terms=(request.company_name,),
                 )
                 if not reasons:
                     return self._ai_result(provider, reply, spend)
@@ -124,7 +125,11 @@ class GuardedDrafter:
     def _template(self, request: DraftRequest, *, spend: _Spend, reason: str | None) -> DraftResult:
         subject, body = template_draft(request)
         problems = check_draft(
-            subject, body, amount_due=request.amount_due, currency=request.currency
+            subject,
+            body,
+            amount_due=request.amount_due,
+            currency=request.currency,
+            allowed_terms=(request.company_name,),
         )
         if reason:
             log.info("template fallback: %s", reason, extra={"action": "draft_fallback"})

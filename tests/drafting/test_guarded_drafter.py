@@ -187,3 +187,9 @@ def test_build_drafter_validates_settings() -> None:
         build_drafter("anthropic")
     with pytest.raises(DrafterConfigError, match="unknown"):
         build_drafter("gemini")
+
+
+async def test_company_name_that_looks_like_a_domain_is_allowed() -> None:
+    result = await build_drafter("template").draft(make_request(company_name="Acme.io"))
+    assert result.subject == "Your Acme.io payment didn't go through"
+    assert result.guardrail_notes == []

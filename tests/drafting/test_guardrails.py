@@ -208,3 +208,13 @@ def test_markup_and_placeholders_are_rejected(body: str, kind: str) -> None:
 
 def test_sentence_counter_ignores_decimals_and_counts_fragments() -> None:
     assert count_sentences("It costs 49.00 today. Thanks") == 2
+
+
+def test_the_senders_own_name_may_look_like_a_domain() -> None:
+    body = "Your Acme.io payment did not go through, please use the page below."
+    assert any("link" in reason for reason in check(body))
+    allowed = check_draft("Acme.io payment", body, amount_due=1, currency="usd",
+                          allowed_terms=["Acme.io"])  # fmt: skip
+    assert allowed == []
+    evil = "Your Acme.io payment failed, pay at evil.com instead."
+    assert check_draft("Hi", evil, amount_due=1, currency="usd", allowed_terms=["Acme.io"])
