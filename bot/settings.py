@@ -19,6 +19,7 @@ from pydantic_settings import (
 )
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./dunbot.db"
+_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 def _toml_path() -> Path:
@@ -51,7 +52,7 @@ class Settings(BaseSettings):
     slack_vip_channel: str | None = None
     finance_approvers: Annotated[list[str], NoDecode] = Field(default_factory=list)
     account_managers: Annotated[list[str], NoDecode] = Field(default_factory=list)
-    vip_claim_sla_s: int = 7200
+    vip_claim_sla: float = 7200.0  # seconds; accepts '2h', '90m', '1d'
 
     vip_ltv_threshold: int = 500000
     vip_ltv_thresholds: dict[str, int] = Field(default_factory=dict)
@@ -91,6 +92,15 @@ class Settings(BaseSettings):
         """Accept 'U1, U2' from the environment as well as a list from the TOML file."""
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("vip_claim_sla", mode="before")
+    @classmethod
+    def _parse_duration(cls, value: Any) -> Any:
+        """`VIP_CLAIM_SLA=2h` / `90m` / `1d` / `7200` (seconds)."""
+        if isinstance(value, str) and value.strip()[-1:].lower() in _DURATION_UNITS:
+            number, unit = value.strip()[:-1], value.strip()[-1].lower()
+            return float(number) * _DURATION_UNITS[unit]
         return value
 
     @field_validator("smtp_tls", mode="before")

@@ -47,7 +47,7 @@ def recovery_config(settings: Settings) -> RecoveryConfig:
         vip_invoice_threshold=settings.vip_invoice_threshold,
         max_emails_per_invoice=settings.max_emails_per_invoice,
         min_days_between_emails=settings.min_days_between_emails,
-        vip_claim_sla_s=settings.vip_claim_sla_s,
+        vip_claim_sla_s=settings.vip_claim_sla,
         company_name=settings.company_name,
         email_from=settings.email_from,
         email_reply_to=settings.email_reply_to,

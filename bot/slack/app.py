@@ -20,7 +20,6 @@ def build_bolt_app(*, signing_secret: str, client: AsyncWebClient, deps: SlackDe
         client=client,
         signing_secret=signing_secret,
         process_before_response=True,
-        token_verification_enabled=False,
         request_verification_enabled=True,
     )
     register(app, deps)

@@ -480,7 +480,7 @@ class FakeSlack:
             raise SlackApiFailure("no_text")
         ts = self._next_ts()
         self._state.ephemerals.append(
-            {"channel": channel, "user": user, **self._message_from(args, ts=ts)}
+            {"channel": channel, **self._message_from(args, ts=ts), "user": user}
         )
         return {"ok": True, "message_ts": ts}
 

@@ -1,0 +1,217 @@
+"""dunbot fully wired: real Bolt app and AsyncWebClient against a fake Slack Web API, the
+real Stripe SDK against a fake Stripe, the template drafter and the file mailer."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from bot.app import create_app
+from bot.runtime import Runtime
+from bot.settings import Settings
+from bot.wiring import build_runtime, build_worker
+from recovery.billing import StripeBilling
+from recovery.ingest import record_event
+from storage.models import Case, Draft, SlackMessage, VipTask
+from storage.queue import RetryPolicy
+from storage.worker import Worker
+from tests.fakes.slack_requests import (
+    block_action_body,
+    sign,
+    slash_command_body,
+    view_submission_body,
+)
+from tests.fakes.slack_server import FakeSlack
+from tests.fakes.stripe_events import build_event
+from tests.fakes.stripe_server import DEFAULT_API_KEY, FakeStripe
+
+SIGNING_SECRET = "slack-signing-secret-for-tests"
+FINANCE = "UFIN"
+FINANCE_2 = "UFIN2"
+MANAGER = "UAM"
+OUTSIDER = "UOUT"
+APPROVALS = "CAPPROVALS"
+VIP = "CVIP"
+
+
+@dataclass
+class SlackHarness:
+    runtime: Runtime
+    http: httpx.AsyncClient
+    worker: Worker
+    slack: FakeSlack
+    stripe: FakeStripe
+    outbox: Path
+
+    async def fail(self, invoice_id: str) -> None:
+        event = build_event("invoice.payment_failed", self.stripe.update_invoice(invoice_id))
+        async with self.runtime.db.transaction() as session:
+            await record_event(session, event)
+        await self.worker.run_until_idle()
+
+    async def pay(self, invoice_id: str) -> None:
+        invoice = self.stripe.update_invoice(
+            invoice_id,
+            status="paid",
+            amount_remaining=0,
+            amount_paid=self.stripe.update_invoice(invoice_id)["amount_due"],
+        )
+        async with self.runtime.db.transaction() as session:
+            await record_event(session, build_event("invoice.paid", invoice))
+        await self.worker.run_until_idle()
+
+    async def post(
+        self, body: bytes, *, secret: str = SIGNING_SECRET, timestamp: int | None = None
+    ) -> httpx.Response:
+        return await self.http.post(
+            "/slack/events", content=body, headers=sign(body, secret, timestamp)
+        )
+
+    async def card(self, kind: str, subject_id: int) -> dict[str, Any]:
+        async with self.runtime.db.sessions() as session:
+            row = await session.scalar(
+                select(SlackMessage).where(
+                    SlackMessage.card_kind == kind, SlackMessage.subject_id == subject_id
+                )
+            )
+        assert row is not None and row.ts
+        return self.slack.message(row.channel, row.ts) | {"ts": row.ts, "channel": row.channel}
+
+    async def latest_draft(self, invoice_id: str) -> Draft:
+        async with self.runtime.db.sessions() as session:
+            case = await session.scalar(select(Case).where(Case.invoice_id == invoice_id))
+            assert case is not None
+            draft = await session.scalar(
+                select(Draft).where(Draft.case_id == case.id).order_by(Draft.id.desc()).limit(1)
+            )
+        assert draft is not None
+        return draft
+
+    async def task(self, invoice_id: str) -> VipTask:
+        async with self.runtime.db.sessions() as session:
+            case = await session.scalar(select(Case).where(Case.invoice_id == invoice_id))
+            task = await session.scalar(select(VipTask).where(VipTask.case_id == case.id))
+        assert task is not None
+        return task
+
+    async def click(self, action_id: str, user: str, message: dict[str, Any]) -> httpx.Response:
+        value = button_value(message, action_id)
+        body = block_action_body(action_id, value, user, message["channel"], message["ts"])
+        return await self.post(body)
+
+    async def submit(
+        self, callback_id: str, private_metadata: str, values: dict[str, dict[str, Any]], user: str
+    ) -> httpx.Response:
+        return await self.post(view_submission_body(callback_id, private_metadata, values, user))
+
+    async def command(self, text: str, user: str) -> httpx.Response:
+        return await self.post(slash_command_body(text, user))
+
+
+def buttons(message: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """action_id → button element of a posted message."""
+    found = {}
+    for block in message.get("blocks") or []:
+        if isinstance(block, str):
+            block = json.loads(block)
+        for element in block.get("elements", []) if block.get("type") == "actions" else []:
+            found[element["action_id"]] = element
+    return found
+
+
+def button_value(message: dict[str, Any], action_id: str) -> str:
+    return buttons(message)[action_id]["value"]
+
+
+def message_text(message: dict[str, Any]) -> str:
+    """Fallback text plus every text in the blocks, for assertions."""
+    return json.dumps(message.get("blocks") or []) + "\n" + (message.get("text") or "")
+
+
+@pytest.fixture
+def fake_slack() -> Iterator[FakeSlack]:
+    with FakeSlack() as server:
+        yield server
+
+
+@pytest.fixture
+def fake_stripe() -> Iterator[FakeStripe]:
+    with FakeStripe() as server:
+        yield server
+
+
+@pytest.fixture
+async def sh(
+    database_url: str, fake_slack: FakeSlack, fake_stripe: FakeStripe, tmp_path: Path
+) -> AsyncIterator[SlackHarness]:
+    settings = Settings(
+        database_url=database_url,
+        environment="test",
+        stripe_api_key=DEFAULT_API_KEY,
+        stripe_api_base=fake_stripe.base_url,
+        stripe_webhook_secret="whsec_test",
+        slack_bot_token="xoxb-test-token",
+        slack_signing_secret=SIGNING_SECRET,
+        slack_api_url=fake_slack.base_url,
+        slack_approvals_channel=APPROVALS,
+        slack_vip_channel=VIP,
+        finance_approvers=[FINANCE, FINANCE_2],
+        account_managers=[MANAGER],
+        llm_provider="template",
+        email_backend="file",
+        email_outbox_dir=tmp_path / "outbox",
+        company_name="Acme",
+    )
+    billing = StripeBilling.connect(
+        api_key=DEFAULT_API_KEY, api_base=fake_stripe.base_url, max_network_retries=0
+    )
+    runtime = build_runtime(settings, billing=billing, configure_logs=False)
+    worker = build_worker(runtime)
+    worker.retry_policy = RetryPolicy(base_s=0, jitter=0)
+    runtime.extras["slack"].notifier.pacer.interval_s = 0.0
+    app = create_app(runtime)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://dunbot.test"
+    ) as http:
+        yield SlackHarness(runtime, http, worker, fake_slack, fake_stripe, tmp_path / "outbox")
+    await billing.aclose()
+    await runtime.db.dispose()
+
+
+def add_standard(
+    stripe: FakeStripe,
+    invoice_id: str = "in_std",
+    *,
+    customer: str = "cus_std",
+    email: str = "ana@example.com",
+    name: str = "Ana Smith",
+) -> None:
+    stripe.add_customer(id=customer, email=email, name=name)
+    stripe.add_invoice(
+        id=invoice_id,
+        customer=customer,
+        amount_due=4_900,
+        attempt_count=1,
+        next_payment_attempt=2_000_000_000,
+    )
+    stripe.add_failed_payment(invoice_id, decline_code="expired_card", code="expired_card")
+
+
+def add_vip(stripe: FakeStripe, invoice_id: str = "in_vip") -> None:
+    stripe.add_customer(
+        id="cus_vip", email="cfo@bigco.example", name="BigCo", metadata={"dunbot_tier": "vip"}
+    )
+    stripe.add_invoice(
+        id=invoice_id,
+        customer="cus_vip",
+        amount_due=9_900,
+        attempt_count=1,
+        next_payment_attempt=2_000_000_000,
+    )
