@@ -135,6 +135,62 @@ def jobs(
 
 
 @app.command()
+def draft(
+    invoice: Annotated[str, typer.Option("--invoice", help="Stripe invoice id (in_…).")],
+) -> None:
+    """Print the draft and email dunbot would propose for an invoice (dry run, nothing sent)."""
+    from bot.wiring import build_billing, build_drafting, recovery_config
+    from recovery.preview import preview_draft
+    from recovery.protocols import BillingError, NotFoundError
+
+    settings = _settings()
+    if not invoice.startswith("in_"):
+        typer.secho(f"{invoice!r} is not an invoice id (in_…).", fg="red", err=True)
+        raise typer.Exit(2)
+
+    async def main() -> None:
+        billing = build_billing(settings)
+        try:
+            preview = await preview_draft(
+                billing=billing,
+                drafter=build_drafting(settings),
+                config=recovery_config(settings),
+                invoice_id=invoice,
+            )
+        finally:
+            close = getattr(billing, "aclose", None)
+            if close is not None:
+                await close()
+        typer.echo(f"segment: {preview.decision.segment} — " + "; ".join(preview.decision.reasons))
+        if preview.note:
+            typer.secho(f"note: {preview.note}", fg="yellow")
+        d = preview.draft
+        typer.echo(
+            f"draft ({d.source}, {d.provider}, prompt {d.prompt_version})"
+            + (f", fallback: {d.fallback_reason}" if d.fallback_reason else "")
+        )
+        for note in d.guardrail_notes:
+            typer.echo(f"  guardrail: {note}")
+        if preview.email is None:
+            typer.echo("no email address on the invoice or customer")
+            return
+        typer.echo(f"\nTo: {preview.email.to_addr}\nSubject: {preview.email.subject}\n")
+        typer.echo(preview.email.text_body)
+
+    try:
+        asyncio.run(main())
+    except RuntimeError as error:
+        typer.secho(str(error), fg="red", err=True)
+        raise typer.Exit(2) from None
+    except NotFoundError:
+        typer.secho(f"Stripe has no invoice {invoice}.", fg="red", err=True)
+        raise typer.Exit(1) from None
+    except BillingError as error:
+        typer.secho(f"Stripe could not be read: {error}", fg="red", err=True)
+        raise typer.Exit(1) from None
+
+
+@app.command()
 def check() -> None:
     """Validate configuration and reach each configured service."""
     from bot.checks import run_checks

@@ -1,0 +1,73 @@
+"""Dry run: the draft and rendered email dunbot would propose for an invoice, sending nothing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from recovery.cases import CaseEngine, FailureFacts, _refresh_case
+from recovery.config import RecoveryConfig
+from recovery.domain import DraftResult, OutgoingEmail, SegmentDecision
+from recovery.email_render import render_email
+from recovery.proposals import draft_request_for
+from recovery.protocols import Billing, Drafter
+from recovery.segmentation import decide_segment
+from storage.models import Case
+
+
+@dataclass(frozen=True)
+class Preview:
+    decision: SegmentDecision
+    draft: DraftResult
+    email: OutgoingEmail | None
+    note: str | None
+
+
+async def preview_draft(
+    *, billing: Billing, drafter: Drafter, config: RecoveryConfig, invoice_id: str
+) -> Preview:
+    """Read the invoice like a failure would, draft, render; write nothing anywhere."""
+    invoice = await billing.get_invoice(invoice_id)
+    customer = await billing.get_customer(invoice.customer_id)
+    ltv = await billing.lifetime_value(invoice.customer_id)
+    decline = await billing.decline_info(invoice)
+    facts = FailureFacts(
+        invoice=invoice, customer=customer, ltv_by_currency=ltv, ltv_is_fresh=True, decline=decline
+    )
+    thresholds = CaseEngine(db=None, billing=billing, config=config).thresholds  # type: ignore[arg-type]
+    decision = decide_segment(
+        ltv_by_currency=ltv, invoice=invoice, customer=customer, thresholds=thresholds
+    )
+    case = Case(
+        invoice_id=invoice.id,
+        customer_id=invoice.customer_id,
+        currency=invoice.currency,
+        amount_due=invoice.amount_due,
+        amount_remaining=invoice.amount_remaining,
+        attempt_count=0,
+    )
+    _refresh_case(case, facts, decision)
+    draft = await drafter.draft(draft_request_for(case, config))
+    note = None
+    if not invoice.is_collectible:
+        note = f"invoice is {invoice.status}: dunbot would not act on it"
+    elif decision.segment == "vip":
+        note = "VIP customer: dunbot would open a task for an account manager, not send this"
+    to_addr = case.customer_email
+    email = None
+    if to_addr:
+        email = render_email(
+            body=draft.body,
+            subject=draft.subject,
+            customer_name=case.customer_name,
+            amount_due=invoice.amount_remaining,
+            currency=invoice.currency,
+            due_date=invoice.due_date,
+            pay_url=invoice.hosted_invoice_url,
+            locale=case.locale or "en",
+            company_name=config.company_name,
+            from_addr=config.email_from,
+            to_addr=to_addr,
+            reply_to=config.email_reply_to,
+            message_id=f"<preview-{invoice.id}@dunbot>",
+        )
+    return Preview(decision=decision, draft=draft, email=email, note=note)
