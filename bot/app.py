@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 
-from bot.routes import health, stripe_webhook
+from bot.routes import dashboard, health, stripe_webhook
 from bot.runtime import Runtime
 from storage.worker import Worker
 
@@ -32,6 +32,7 @@ def create_app(runtime: Runtime, *, worker: Worker | None = None) -> FastAPI:
     app.state.runtime = runtime
     app.include_router(health.router)
     app.include_router(stripe_webhook.router)
+    app.include_router(dashboard.router)
     slack = runtime.extras.get("slack")
     if slack is not None:
         from bot.slack.app import slack_router
