@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 
-.PHONY: demo test test-sqlite test-postgres lint format bench env clean
+.PHONY: browser demo test test-sqlite test-postgres lint format bench env clean
 
 $(UV):
 	python3 -m venv .venv-bootstrap && .venv-bootstrap/bin/pip install -q uv
@@ -20,7 +20,12 @@ env: $(VENV)/.synced ## Create or update the virtual environment
 demo: env ## Run the product on SQLite with the sandbox Slack page: http://127.0.0.1:$(PORT)/sandbox
 	$(VENV)/bin/dunbot demo --port $(PORT)
 
-test: env ## Run the whole suite (PostgreSQL too when DUNBOT_TEST_POSTGRES_URL is set)
+browser: ## Debian's chromium for the browser tests (installed when running as root)
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+	  && apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; } \
+	  || echo "chromium is missing: apt-get install chromium (browser tests will fail without it)"
+
+test: env browser ## Run the whole suite (PostgreSQL too when DUNBOT_TEST_POSTGRES_URL is set)
 	$(VENV)/bin/pytest
 
 test-postgres: env ## Start a throwaway PostgreSQL and run the suite on SQLite and PostgreSQL
