@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -20,9 +21,12 @@ def create_app(runtime: Runtime, *, worker: Worker | None = None) -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         stop = asyncio.Event()
         task = asyncio.create_task(worker.run(stop), name="worker") if worker else None
+        socket_mode = await _start_socket_mode(runtime)
         try:
             yield
         finally:
+            if socket_mode is not None:
+                await socket_mode.close_async()
             stop.set()
             if task is not None:
                 await task
@@ -39,3 +43,16 @@ def create_app(runtime: Runtime, *, worker: Worker | None = None) -> FastAPI:
 
         app.include_router(slack_router(slack.bolt))
     return app
+
+
+async def _start_socket_mode(runtime: Runtime) -> Any:
+    """With SLACK_APP_TOKEN, receive Slack requests over Socket Mode instead of HTTP."""
+    slack = runtime.extras.get("slack")
+    token = runtime.settings.slack_app_token
+    if slack is None or token is None:
+        return None
+    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+    handler = AsyncSocketModeHandler(slack.bolt, token.get_secret_value())
+    await handler.connect_async()
+    return handler
