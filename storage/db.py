@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -34,6 +35,9 @@ class Database:
         if self.is_sqlite:
             _configure_sqlite(self.engine)
         self._commit_listeners: list[Callable[[], None]] = []
+        # SQLite has one writer at a time. Queue this process's writers here, in order, rather
+        # than in SQLite's busy handler, which sleeps up to 100 ms between retries.
+        self._sqlite_writer = asyncio.Lock() if self.is_sqlite else None
         session_class = type("DunbotSession", (Session,), {})
         event.listen(session_class, "after_commit", self._after_commit)
         self.sessions = async_sessionmaker(
@@ -54,11 +58,33 @@ class Database:
         """A session inside one transaction: commit on success, roll back on error.
 
         On SQLite the transaction starts with BEGIN IMMEDIATE, so writers queue on the busy
-        timeout instead of failing mid-transaction with 'database is locked'.
+        timeout instead of failing mid-transaction with 'database is locked'; writers of this
+        process queue first on an asyncio lock (FIFO, no busy-handler sleeps). Do not open a
+        transaction inside another: on SQLite the inner one waits for the outer and fails.
         """
-        async with self.sessions() as session:
-            async with session.begin():
-                yield session
+        async with self._sqlite_write_turn():
+            async with self.sessions() as session:
+                async with session.begin():
+                    yield session
+
+    @asynccontextmanager
+    async def _sqlite_write_turn(self) -> AsyncIterator[None]:
+        """This process's turn to write (SQLite only), within the busy timeout."""
+        if self._sqlite_writer is None:
+            yield
+            return
+        try:
+            async with asyncio.timeout(SQLITE_BUSY_TIMEOUT_MS / 1000):
+                await self._sqlite_writer.acquire()
+        except TimeoutError:
+            raise TimeoutError(
+                f"no SQLite write turn within {SQLITE_BUSY_TIMEOUT_MS} ms "
+                "(a long transaction, or one opened inside another?)"
+            ) from None
+        try:
+            yield
+        finally:
+            self._sqlite_writer.release()
 
     async def dispose(self) -> None:
         await self.engine.dispose()
