@@ -280,6 +280,7 @@ def markdown(results: list[Result], ratios: dict[str, float]) -> str:
 
 async def drive(args: argparse.Namespace, database_url: str) -> tuple[list[Result], int]:
     """Start both servers, run the scenarios against each, count what dunbot stored."""
+    stored_before = await count_stored(database_url)
     servers = {"bare": ServerProcess("bare"), "dunbot": ServerProcess("dunbot", database_url)}
     try:
         results: list[Result] = []
@@ -294,14 +295,14 @@ async def drive(args: argparse.Namespace, database_url: str) -> tuple[list[Resul
     finally:
         for server in servers.values():
             server.stop()
-    return results, await count_stored(database_url)
+    return results, await count_stored(database_url) - stored_before
 
 
 def run(args: argparse.Namespace) -> int:
     from storage.migrate import upgrade
 
     with tempfile.TemporaryDirectory(prefix="dunbot-bench-") as tmp:
-        database_url = f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
+        database_url = args.dunbot_db or f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
         upgrade(database_url)  # runs its own event loop: before ours
         results, stored = asyncio.run(drive(args, database_url))
 
@@ -330,15 +331,16 @@ def run(args: argparse.Namespace) -> int:
             "platform": platform.platform(),
             "cpus": os.cpu_count(),
         },
-        "database": "sqlite (WAL, fresh file)",
+        "database": "postgresql" if args.dunbot_db else "sqlite (WAL, fresh file)",
         "results": [asdict(r) for r in results],
         "ratios": ratios,
         "events_stored": stored,
         "goals": goals,
     }
-    RESULTS_PATH.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS_PATH.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"\nwritten to {RESULTS_PATH.relative_to(REPO_ROOT)}")
+    path = RESULTS_PATH.with_name("ingest-postgresql.json") if args.dunbot_db else RESULTS_PATH
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"\nwritten to {path.relative_to(REPO_ROOT)}")
     return 0 if all(goals.values()) or not args.strict else 1
 
 
@@ -350,6 +352,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, default=10.0, help="steady duration")
     parser.add_argument("--warmup", type=int, default=200)
     parser.add_argument("--quick", action="store_true", help="a small smoke run")
+    parser.add_argument(
+        "--dunbot-db",
+        help="run dunbot on this DATABASE_URL (migrated first) instead of a fresh SQLite file",
+    )
     parser.add_argument("--strict", action="store_true", help="exit 1 when a goal is missed")
     parser.add_argument("--serve", choices=["bare", "dunbot"], help=argparse.SUPPRESS)
     parser.add_argument("--database-url", help=argparse.SUPPRESS)
