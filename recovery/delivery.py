@@ -12,7 +12,7 @@ import logging
 from recovery import audit
 from recovery.cases import SETTLED_STATUS_BY_INVOICE_STATUS, close_case
 from recovery.config import RecoveryConfig
-from recovery.domain import OutgoingEmail
+from recovery.domain import InvoiceSnapshot, OutgoingEmail
 from recovery.email_render import render_email
 from recovery.notify import NotifyCall, enqueue_notify
 from recovery.pauses import active_pause
@@ -49,8 +49,12 @@ class DeliveryService:
         self.mailer = mailer
         self.config = config
 
-    async def send(self, outbox_id: int) -> str:
-        """Job body for JobKind.SEND_EMAIL."""
+    async def send(self, outbox_id: int, *, final_attempt: bool = False) -> str:
+        """Job body for JobKind.SEND_EMAIL.
+
+        `final_attempt`: the job will not run again, so a temporary failure (SMTP 4xx,
+        Stripe unreachable) marks the email `failed` for a person instead of `retrying`.
+        """
         async with self.db.transaction() as session:
             outbox = await session.get(OutboxEmail, outbox_id)
             if outbox is None:
@@ -63,7 +67,24 @@ class DeliveryService:
             assert case is not None
             invoice_id = case.invoice_id
 
-        invoice = await self.billing.get_invoice(invoice_id)  # the truth, right before sending
+        try:
+            invoice = await self.billing.get_invoice(invoice_id)  # the truth, before sending
+        except Exception as failure:
+            if final_attempt:
+                await self._give_up(outbox_id, f"could not check the invoice: {failure}")
+            raise
+        prepared = await self._prepare(outbox_id, invoice)
+        if isinstance(prepared, RetryLater):
+            raise prepared  # after the commit: the row says `waiting`, the card was queued
+        if isinstance(prepared, str):
+            return prepared
+        draft_id, email = prepared
+        return await self._deliver(outbox_id, draft_id, email, final_attempt=final_attempt)
+
+    async def _prepare(
+        self, outbox_id: int, invoice: InvoiceSnapshot
+    ) -> tuple[int, OutgoingEmail] | RetryLater | str:
+        """Decide with the fresh invoice: the email to send, a wait (paused), or an outcome."""
         async with self.db.transaction() as session:
             outbox = await session.get(OutboxEmail, outbox_id)
             case = await session.get(Case, outbox.case_id)  # type: ignore[union-attr]
@@ -95,7 +116,7 @@ class DeliveryService:
                 wait = self.config.pause_recheck_s
                 if pause.until is not None:
                     wait = min(wait, max((pause.until - utcnow()).total_seconds(), 1.0))
-                raise RetryLater(wait, "customer paused")
+                return RetryLater(wait, "customer paused")
             customer = await session.get(CustomerRow, case.customer_id)
             to_addr = case.customer_email or (customer.email if customer else None)
             if not to_addr:
@@ -122,16 +143,20 @@ class DeliveryService:
             outbox.attempts += 1
             outbox.to_addr, outbox.subject = email.to_addr, email.subject
             outbox.text_body, outbox.html_body = email.text_body, email.html_body
-            draft_id = draft.id
-        return await self._deliver(outbox_id, draft_id, email)
+            return draft.id, email
 
-    async def _deliver(self, outbox_id: int, draft_id: int, email: OutgoingEmail) -> str:
+    async def _deliver(
+        self, outbox_id: int, draft_id: int, email: OutgoingEmail, *, final_attempt: bool
+    ) -> str:
         error: Exception | None = None
         try:
             await self.mailer.send(email)
             status, note = OutboxStatus.SENT, None
         except TemporaryMailError as failure:
-            status, note, error = OutboxStatus.RETRYING, str(failure), failure
+            if final_attempt:  # no retry will follow: a person decides (Retry)
+                status, note = OutboxStatus.FAILED, f"gave up after repeated failures: {failure}"
+            else:
+                status, note, error = OutboxStatus.RETRYING, str(failure), failure
         except PermanentMailError as failure:
             status, note = OutboxStatus.FAILED, str(failure)
         except UnknownMailOutcome as failure:
@@ -159,6 +184,25 @@ class DeliveryService:
         if error is not None:
             raise error  # the job retries with backoff; the row says `retrying`
         return f"email_{status}"
+
+    async def _give_up(self, outbox_id: int, note: str) -> None:
+        """The job's last attempt failed before sending: `failed`, so a person can Retry."""
+        async with self.db.transaction() as session:
+            outbox = await session.get(OutboxEmail, outbox_id)
+            if outbox is None or outbox.status not in SENDABLE:
+                return
+            outbox.status, outbox.last_error = OutboxStatus.FAILED, note
+            case = await session.get(Case, outbox.case_id)
+            await audit.record(
+                session,
+                actor="system:delivery",
+                action="email_failed",
+                case_id=outbox.case_id,
+                customer_id=case.customer_id if case else None,
+                outbox_id=outbox_id,
+                error=note,
+            )
+            await enqueue_notify(session, NotifyCall.SYNC_APPROVAL_CARD, draft_id=outbox.draft_id)
 
     async def _interrupted(self, outbox_id: int) -> str:
         """A previous run died after the SMTP transaction began: we cannot know; ask a human."""

@@ -70,7 +70,9 @@ class RecoveryEngine:
         )
 
     async def _send(self, job: ClaimedJob) -> None:
-        await self.delivery.send(job.payload["outbox_id"])
+        await self.delivery.send(
+            job.payload["outbox_id"], final_attempt=job.attempts >= job.max_attempts
+        )
 
     async def _notify(self, job: ClaimedJob) -> None:
         if self.notifier is not None:
