@@ -191,6 +191,32 @@ def draft(
 
 
 @app.command()
+def demo(
+    port: Annotated[int, typer.Option(help="Port to listen on (127.0.0.1 only).")] = 8000,
+    keep: Annotated[
+        bool, typer.Option("--keep", help="Keep ./dunbot-demo.db from an earlier run.")
+    ] = False,
+) -> None:
+    """The whole product with no accounts: SQLite, sandbox billing and a sandbox Slack page."""
+    import uvicorn
+
+    from bot.sandbox.demo import DEMO_DATABASE_URL, build_demo_app, demo_settings, reset_demo_db
+    from storage.migrate import upgrade
+
+    settings = demo_settings(port=port)
+    if settings.database_url == DEMO_DATABASE_URL and not keep:
+        reset_demo_db()  # the sandbox Slack and billing live in memory: start both sides fresh
+    upgrade(settings.database_url)
+    application = build_demo_app(settings, port=port)
+    typer.secho("dunbot demo — nothing leaves this machine.", fg="green")
+    typer.echo(f"  sandbox Slack and Stripe:  http://127.0.0.1:{port}/sandbox")
+    typer.echo(f"  recovery dashboard:        http://127.0.0.1:{port}/dashboard")
+    typer.echo(f"  database: {settings.database_url}   emails: {settings.email_outbox_dir}/")
+    typer.echo("  Ctrl+C to stop.")
+    uvicorn.run(application, host="127.0.0.1", port=port, log_config=None, access_log=False)
+
+
+@app.command()
 def check() -> None:
     """Validate configuration and reach each configured service."""
     from bot.checks import run_checks

@@ -1,0 +1,1 @@
+"""The embedded demo: a sandbox Slack (Web API + page) and Stripe controls, all in-process."""
