@@ -55,17 +55,18 @@ class DeliveryService:
         `final_attempt`: the job will not run again, so a temporary failure (SMTP 4xx,
         Stripe unreachable) marks the email `failed` for a person instead of `retrying`.
         """
-        async with self.db.transaction() as session:
+        async with self.db.sessions() as session:
             outbox = await session.get(OutboxEmail, outbox_id)
             if outbox is None:
                 return "missing"
-            if outbox.status == OutboxStatus.SENDING:
-                return await self._interrupted(outbox_id)
-            if outbox.status not in SENDABLE:
-                return f"ignored_{outbox.status}"
+            status = outbox.status
             case = await session.get(Case, outbox.case_id)
             assert case is not None
             invoice_id = case.invoice_id
+        if status == OutboxStatus.SENDING:  # its own transaction, not one inside another
+            return await self._interrupted(outbox_id)
+        if status not in SENDABLE:
+            return f"ignored_{status}"
 
         try:
             invoice = await self.billing.get_invoice(invoice_id)  # the truth, before sending
@@ -209,6 +210,8 @@ class DeliveryService:
         async with self.db.transaction() as session:
             outbox = await session.get(OutboxEmail, outbox_id)
             assert outbox is not None
+            if outbox.status != OutboxStatus.SENDING:
+                return f"ignored_{outbox.status}"
             outbox.status = OutboxStatus.UNKNOWN
             outbox.last_error = "the sending process stopped mid-transaction; outcome unknown"
             case = await session.get(Case, outbox.case_id)
