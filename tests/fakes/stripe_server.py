@@ -9,6 +9,7 @@ a `dunbot` subprocess or a blocking test can all talk to it. Point a client at `
         inv = stripe_api.add_invoice(customer=cus["id"], amount_due=4900, attempt_count=1)
         stripe_api.add_failed_payment(inv["id"], decline_code="insufficient_funds")
         stripe_api.fail_next(2, status=429, path_prefix="/v1/invoices")
+        held = stripe_api.hold("/v1/invoices/in_1")  # answer only after release(held)
         ...                                           # run code against stripe_api.base_url
         await stripe_api.wait_for_requests(3, path_prefix="/v1/invoices")
         assert stripe_api.requests_to("/v1/invoices")[0].query["customer"] == cus["id"]
@@ -99,6 +100,18 @@ class _Waiter:
 
 
 @dataclass
+class RequestHold:
+    """Requests under `path_prefix` wait (already arrived, not yet answered) until released."""
+
+    path_prefix: str
+    arrived: threading.Event = field(default_factory=threading.Event)
+    released: bool = False
+    _waiting: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = field(
+        default_factory=list
+    )
+
+
+@dataclass
 class _State:
     customers: dict[str, JsonObject] = field(default_factory=dict)
     deleted_customers: set[str] = field(default_factory=set)
@@ -149,6 +162,7 @@ class FakeStripe:
         self._faults: list[_Fault] = []
         self._requests: list[RecordedRequest] = []
         self._waiters: list[_Waiter] = []
+        self._holds: list[RequestHold] = []
         self._lock = threading.Condition()
         self._clock = itertools.count(_FIRST_CREATED, 60)
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -198,6 +212,8 @@ class FakeStripe:
         loop, thread, runner = self._loop, self._thread, self._runner
         if loop is None or thread is None:
             return
+        for hold in list(self._holds):
+            self.release(hold)
         if runner is not None:
             asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(timeout=10)
         loop.call_soon_threadsafe(loop.stop)
@@ -564,6 +580,38 @@ class FakeStripe:
         with self._lock:
             self._faults.append(_Fault(n, status, path_prefix, should_retry, retry_after))
 
+    def hold(self, path_prefix: str) -> RequestHold:
+        """Hold every request under `path_prefix` until `release`: it arrives, then waits.
+
+        `hold.arrived` (a threading.Event) is set when the first one arrives, so a test can
+        act while a client is stuck mid-request (e.g. kill the process that sent it).
+        """
+        hold = RequestHold(path_prefix)
+        with self._lock:
+            self._holds.append(hold)
+        return hold
+
+    def release(self, hold: RequestHold) -> None:
+        """Answer the held requests and stop holding."""
+        with self._lock:
+            hold.released = True
+            if hold in self._holds:
+                self._holds.remove(hold)
+            waiting, hold._waiting = hold._waiting, []
+        for loop, future in waiting:
+            loop.call_soon_threadsafe(_resolve_hold, future)
+
+    async def _wait_if_held(self, path: str) -> None:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+        with self._lock:
+            hold = next((h for h in self._holds if path.startswith(h.path_prefix)), None)
+            if hold is None:
+                return
+            hold._waiting.append((loop, future))
+            hold.arrived.set()
+        await future
+
     @property
     def requests(self) -> list[RecordedRequest]:
         """Every request received so far, oldest first."""
@@ -642,6 +690,7 @@ class FakeStripe:
         request_id = _random_id("req")
         try:
             self._authorise(request.headers.get("Authorization", ""))
+            await self._wait_if_held(request.path)
             fault = self._take_fault(request.path)
             if fault is not None:
                 raise _fault_error(fault)
@@ -748,6 +797,11 @@ class FakeStripe:
 def _resolve(future: asyncio.Future[list[RecordedRequest]], value: list[RecordedRequest]) -> None:
     if not future.done():
         future.set_result(value)
+
+
+def _resolve_hold(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 def _lookup(table: dict[str, JsonObject], object_id: str, kind: str) -> JsonObject:
