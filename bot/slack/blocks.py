@@ -258,6 +258,14 @@ def _draft_ref(view: ApprovalCardView) -> str:
 
 
 def approval_status_line(view: ApprovalCardView, *, for_blocks: bool = True) -> str | None:
+    """What happened to the draft, in words; a paid invoice says so even after a send."""
+    line = _approval_decision_line(view, for_blocks=for_blocks)
+    if line is not None and view.invoice_paid and view.status is not ApprovalStatus.CANCELLED_PAID:
+        line += " · :moneybag: invoice paid since"
+    return line
+
+
+def _approval_decision_line(view: ApprovalCardView, *, for_blocks: bool) -> str | None:
     """What happened to the draft, in words (None while it waits for a decision)."""
     who = _who(view.decided_by)
     when = _when(view.decided_at, for_blocks=for_blocks)

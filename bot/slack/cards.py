@@ -124,6 +124,7 @@ async def approval_view(session: AsyncSession, draft_id: int) -> ApprovalCardVie
         else None,
         sent_at=outbox.sent_at if outbox else None,
         hosted_invoice_url=case.hosted_invoice_url,
+        invoice_paid=case.status == CaseStatus.PAID,
     )
 
 

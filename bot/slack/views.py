@@ -85,6 +85,7 @@ class ApprovalCardView:
     send_error: str | None = None
     sent_at: datetime | None = None
     hosted_invoice_url: str | None = None  # the pay link the email will carry
+    invoice_paid: bool = False  # the case ended paid (a sent email's card says so too)
 
 
 @dataclass(frozen=True, kw_only=True)
