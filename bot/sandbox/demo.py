@@ -1,7 +1,7 @@
 """`dunbot demo`: the whole product on SQLite, sandbox billing and a sandbox Slack at /sandbox.
 
-    settings = demo_settings(port=8000)
-    app = build_demo_app(settings, port=8000)    # uvicorn.run(app, host="127.0.0.1", port=8000)
+Use: `build_demo_app(demo_settings(port=8000), port=8000)` then serve it with uvicorn on
+127.0.0.1:8000 (the database must be migrated first; `dunbot demo` does all three).
 """
 
 from __future__ import annotations
@@ -84,9 +84,7 @@ def build_demo_app(settings: Settings, *, port: int, configure_logs: bool = True
         raise ValueError(f"SLACK_API_URL must be {expected} for the demo")
     billing = seed_demo()
     runtime = build_runtime(settings, billing=billing, configure_logs=configure_logs)
-    slack = SandboxSlack(
-        token=settings.slack_bot_token.get_secret_value(), channels=DEMO_CHANNELS
-    )
+    slack = SandboxSlack(token=settings.slack_bot_token.get_secret_value(), channels=DEMO_CHANNELS)
     demo = SandboxDemo(
         slack=slack,
         billing=billing,

@@ -114,7 +114,7 @@ def _message_html(demo: SandboxDemo, message: SandboxMessage, *, reply: bool) ->
         f'<article class="message{" reply" if reply else ""}" '
         f'data-channel="{html.escape(message.channel)}" data-ts="{html.escape(message.ts)}" '
         f'aria-label="Message from dunbot at {stamp}">'
-        f'<div class="avatar" aria-hidden="true">🤖</div><div class="message-main">'
+        f'<div class="avatar" aria-hidden="true">d</div><div class="message-main">'
         f'<div class="meta"><strong>dunbot</strong> <span class="app-badge">APP</span> '
         f"<time>{stamp}</time>{edited}</div>"
         f'<div class="message-body">{body}</div></div></article>'
@@ -126,9 +126,9 @@ def _ephemeral_html(demo: SandboxDemo, text: str, ts: str) -> str:
     return (
         f'<article class="message ephemeral" data-ts="{html.escape(ts)}" '
         'aria-label="Only visible to you">'
-        '<div class="avatar" aria-hidden="true">🤖</div><div class="message-main">'
+        '<div class="avatar" aria-hidden="true">d</div><div class="message-main">'
         f'<div class="meta"><strong>dunbot</strong> <span class="app-badge">APP</span> '
-        f"<time>{stamp}</time> <span class=\"only-you\">Only visible to you</span></div>"
+        f'<time>{stamp}</time> <span class="only-you">Only visible to you</span></div>'
         f'<div class="message-body">{mrkdwn_html(text, users=demo.user_names)}</div>'
         "</div></article>"
     )
@@ -187,19 +187,24 @@ async def billing_html(demo: SandboxDemo, runtime: Runtime) -> str:
         invoice = max(invoices, key=lambda i: (i["created"], i["id"]))
         rows.append((customer, invoice))
     cases = await _case_statuses(runtime, [invoice["id"] for _c, invoice in rows])
-    return templates().get_template("sandbox_billing.html").render(
-        rows=[
-            {
-                "customer": customer,
-                "invoice": invoice,
-                "amount": format_amount(invoice["amount_remaining"] or invoice["amount_due"],
-                                        invoice["currency"]),
-                "case": cases.get(invoice["id"]),
-                "can_fail": invoice["status"] == "open",
-                "can_pay": invoice["status"] in {"open", "uncollectible"},
-            }
-            for customer, invoice in rows
-        ]
+    return (
+        templates()
+        .get_template("sandbox_billing.html")
+        .render(
+            rows=[
+                {
+                    "customer": customer,
+                    "invoice": invoice,
+                    "amount": format_amount(
+                        invoice["amount_remaining"] or invoice["amount_due"], invoice["currency"]
+                    ),
+                    "case": cases.get(invoice["id"]),
+                    "can_fail": invoice["status"] == "open",
+                    "can_pay": invoice["status"] in {"open", "uncollectible"},
+                }
+                for customer, invoice in rows
+            ]
+        )
     )
 
 
@@ -319,19 +324,25 @@ def sandbox_router(demo: SandboxDemo) -> APIRouter:
         user = request.query_params.get("user") or demo.users[0].id
         demo.user(user)
         content = await panes(demo, runtime, user)
-        rendered = templates().get_template("sandbox.html").render(
-            users=demo.users,
-            user=user,
-            channels=demo.slack.channel_names,
-            panes={
-                **content,
-                "channels": {c: Markup(h) for c, h in content["channels"].items()},
-                "home": Markup(content["home"]),
-                "billing": Markup(content["billing"]),
-                "outbox": Markup(content["outbox"]),
-            },
-            has_dashboard=any(getattr(r, "path", "") == "/dashboard" for r in request.app.routes),
-            company=request.app.state.runtime.settings.company_name,
+        rendered = (
+            templates()
+            .get_template("sandbox.html")
+            .render(
+                users=demo.users,
+                user=user,
+                channels=demo.slack.channel_names,
+                panes={
+                    **content,
+                    "channels": {c: Markup(h) for c, h in content["channels"].items()},
+                    "home": Markup(content["home"]),
+                    "billing": Markup(content["billing"]),
+                    "outbox": Markup(content["outbox"]),
+                },
+                has_dashboard=any(
+                    getattr(r, "path", "") == "/dashboard" for r in request.app.routes
+                ),
+                company=request.app.state.runtime.settings.company_name,
+            )
         )
         return HTMLResponse(rendered, headers=_SECURITY_HEADERS)
 
@@ -402,8 +413,10 @@ def sandbox_router(demo: SandboxDemo) -> APIRouter:
         text = form.text.strip()
         if text.startswith(SLASH_COMMAND):
             text = text[len(SLASH_COMMAND) :].strip()
-        channel = form.channel if form.channel in demo.slack.channel_names else next(
-            iter(demo.slack.channel_names)
+        channel = (
+            form.channel
+            if form.channel in demo.slack.channel_names
+            else next(iter(demo.slack.channel_names))
         )
         body = slash_command_body(
             command=SLASH_COMMAND,
@@ -440,9 +453,7 @@ def sandbox_router(demo: SandboxDemo) -> APIRouter:
                 "event_ts": f"{now:.6f}",
             },
         }
-        response = await _to_slack(
-            request.app, demo, json.dumps(event).encode(), json_body=True
-        )
+        response = await _to_slack(request.app, demo, json.dumps(event).encode(), json_body=True)
         return JSONResponse({"status": response.status_code})
 
     @router.post("/sandbox/api/billing")

@@ -17,25 +17,26 @@ from markupsafe import Markup
 
 JsonObject = dict[str, Any]
 
+# Slack shortcodes as symbols every system font has (no emoji font needed, no tofu boxes).
 EMOJI = {
-    "alarm_clock": "⏰",
-    "arrows_counterclockwise": "🔄",
-    "bell": "🔔",
-    "envelope": "✉️",
-    "hourglass_flowing_sand": "⏳",
-    "moneybag": "💰",
-    "no_entry": "⛔",
-    "outbox_tray": "📤",
-    "page_facing_up": "📄",
-    "raising_hand": "🙋",
-    "robot_face": "🤖",
-    "rotating_light": "🚨",
-    "shield": "🛡️",
-    "star": "⭐",
-    "warning": "⚠️",
-    "wastebasket": "🗑️",
-    "white_check_mark": "✅",
-    "x": "❌",
+    "alarm_clock": "\u25f7",  # ◷
+    "arrows_counterclockwise": "\u21bb",  # ↻
+    "bell": "\u2691",  # ⚑
+    "envelope": "\u2709",  # ✉
+    "hourglass_flowing_sand": "\u25d4",  # ◔
+    "moneybag": "\u00a4",  # ¤
+    "no_entry": "\u2298",  # ⊘
+    "outbox_tray": "\u27a4",  # ➤
+    "page_facing_up": "\u25a4",  # ▤
+    "raising_hand": "\u261d",  # ☝
+    "robot_face": "\u2699",  # ⚙
+    "rotating_light": "\u26a0",  # ⚠
+    "shield": "\u25c8",  # ◈
+    "star": "\u2605",  # ★
+    "warning": "\u26a0",  # ⚠
+    "wastebasket": "\u232b",  # ⌫
+    "white_check_mark": "\u2714",  # ✔
+    "x": "\u2716",  # ✖
 }
 
 _ANGLE = re.compile(r"<([^<>\n]*)>")
@@ -53,6 +54,15 @@ def _marker(char: str, tag: str) -> tuple[re.Pattern[str], str]:
 
 
 _FORMATS = [_marker("*", "strong"), _marker("_", "em"), _marker("~", "s")]
+
+
+def _emoji(match: re.Match[str]) -> str:
+    symbol = EMOJI.get(match.group(1))
+    if symbol is None:
+        return match.group(0)
+    name = match.group(1).replace("_", " ")
+    title = f":{match.group(1)}:"
+    return f'<span class="emoji" role="img" aria-label="{name}" title="{title}">{symbol}</span>'
 
 
 def _slack_unescape(text: str) -> str:
@@ -150,7 +160,7 @@ def _inline(line: str, users: Mapping[str, str], channels: Mapping[str, str]) ->
     escaped = _CODE.sub(lambda m: hold(f"<code>{m.group(1)}</code>"), escaped)
     for pattern, replacement in _FORMATS:
         escaped = pattern.sub(replacement, escaped)
-    escaped = _EMOJI.sub(lambda m: EMOJI.get(m.group(1), m.group(0)), escaped)
+    escaped = _EMOJI.sub(_emoji, escaped)
     while _PLACEHOLDER.search(escaped):
         escaped = _PLACEHOLDER.sub(lambda m: pieces[int(m.group(1))], escaped)
     return escaped
@@ -165,7 +175,7 @@ def text_html(obj: Mapping[str, Any] | None, **names: Mapping[str, str]) -> Mark
         return mrkdwn_html(raw, **names)
     escaped = html.escape(raw)
     if obj.get("emoji", True):
-        escaped = _EMOJI.sub(lambda m: EMOJI.get(m.group(1), m.group(0)), escaped)
+        escaped = _EMOJI.sub(_emoji, escaped)
     return Markup(escaped.replace("\n", "<br>"))
 
 
@@ -307,7 +317,7 @@ def modal_html(view: JsonObject, *, users: Mapping[str, str] | None = None) -> M
         )
         initial = html.escape(str(element.get("initial_value") or ""))
         control = (
-            f"<textarea {common} rows=\"6\">{initial}</textarea>"
+            f'<textarea {common} rows="6">{initial}</textarea>'
             if element.get("multiline")
             else f'<input type="text" {common} value="{initial}">'
         )

@@ -1,0 +1,212 @@
+"""`dunbot demo` in a real browser: the /sandbox page drives dunbot's real Slack and Stripe paths.
+
+The demo app runs under uvicorn on a free port in this event loop (worker in-process, sandbox
+Slack Web API on the same app), chromium is driven through Playwright. Saves
+docs/screenshots/sandbox.png and docs/screenshots/demo-dashboard.png (committed).
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, Locator, Page, async_playwright, expect
+
+from bot.sandbox.demo import ACCOUNT_MANAGER, FINANCE, OUTSIDER, build_demo_app, demo_settings
+from recovery.sandbox_billing import DEMO_INVOICES
+from tests.conftest import REPO_ROOT
+from tests.e2e.serve import serving
+
+pytestmark = pytest.mark.browser
+
+SCREENSHOTS = REPO_ROOT / "docs" / "screenshots"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+WAIT_MS = 15_000
+
+
+@pytest.fixture
+async def demo_url(sqlite_template: Path, tmp_path: Path) -> AsyncIterator[str]:
+    db_file = tmp_path / "demo.db"
+    shutil.copy(sqlite_template, db_file)
+
+    def make_app(port: int):  # type: ignore[no-untyped-def]
+        settings = demo_settings(
+            port=port,
+            database_url=f"sqlite+aiosqlite:///{db_file}",
+            email_outbox_dir=tmp_path / "outbox",
+            llm_provider="template",
+        )
+        return build_demo_app(settings, port=port, configure_logs=False)
+
+    async with serving(make_app) as url:
+        yield url
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        yield launched
+        await launched.close()
+
+
+async def open_sandbox(browser: Browser, url: str, user: str = FINANCE) -> Page:
+    page = await browser.new_page(viewport={"width": 1440, "height": 1000})
+    page.set_default_timeout(WAIT_MS)
+    expect.set_options(timeout=WAIT_MS)
+    await page.goto(f"{url}/sandbox?user={user}")
+    await expect(page.get_by_role("heading", name="Stripe (sandbox)")).to_be_visible()
+    return page
+
+
+def invoice_row(page: Page, role: str) -> Locator:
+    return page.locator(f'tr.invoice-row[data-invoice-id="{DEMO_INVOICES[role]}"]')
+
+
+def cards(page: Page, channel: str) -> Locator:
+    return page.locator(f"#feed-{channel} article.message:not(.ephemeral)")
+
+
+def ephemerals(page: Page, channel: str) -> Locator:
+    return page.locator(f"#feed-{channel} article.message.ephemeral")
+
+
+async def act_as(page: Page, user: str) -> None:
+    await page.get_by_label("Act as user").select_option(user)
+    await expect(page.locator("body")).to_have_attribute("data-user", user)
+
+
+async def test_standard_failure_approved_sent_then_paid(browser: Browser, demo_url: str) -> None:
+    page = await open_sandbox(browser, demo_url)
+    maya = invoice_row(page, "standard_en")
+
+    await maya.get_by_role("button", name="Payment fails: Maya Chen").click()
+    card = cards(page, "CAPPROVALS").filter(has_text=DEMO_INVOICES["standard_en"])
+    await expect(card).to_have_count(1)
+    await expect(card).to_contain_text("Maya Chen")
+    await expect(card.get_by_role("button", name="Approve")).to_be_visible()
+    await expect(card.get_by_role("button", name="Reject")).to_be_visible()
+    await expect(maya).to_contain_text("dunbot: open")
+
+    # An outsider's click is refused, ephemerally, and changes nothing.
+    await act_as(page, OUTSIDER)
+    await card.get_by_role("button", name="Approve").click()
+    dialog = page.get_by_role("dialog", name="Send this email?")
+    await dialog.get_by_role("button", name="Approve and send").click()
+    refusal = ephemerals(page, "CAPPROVALS").filter(has_text="Only the finance approvers")
+    await expect(refusal).to_be_visible()
+    await expect(refusal).to_contain_text("Only visible to you")
+    await expect(card.get_by_role("button", name="Approve")).to_be_visible()
+    await expect(page.locator("#outbox")).to_contain_text("No emails sent yet")
+
+    # Finance approves (through Slack's confirm dialog): the email goes out, the card says so.
+    await act_as(page, FINANCE)
+    await expect(refusal).to_have_count(0)  # the outsider's ephemeral is not shown to finance
+    await page.screenshot(path=str(SCREENSHOTS / "sandbox.png"))
+    await card.get_by_role("button", name="Approve").click()
+    await dialog.get_by_role("button", name="Approve and send").click()
+    await expect(card).to_contain_text("Sent")
+    await expect(card).to_contain_text("approved by")
+    await expect(card.locator(f'.mention[data-user-id="{FINANCE}"]')).to_be_visible()
+    await expect(card.get_by_role("button", name="Approve")).to_have_count(0)
+    outbox = page.locator("#outbox .outbox-email")
+    await expect(outbox).to_have_count(1)
+    await expect(outbox).to_contain_text("maya.chen@example.com")
+
+    # The customer pays: the card says paid.
+    await maya.get_by_role("button", name="Customer pays: Maya Chen").click()
+    await expect(card).to_contain_text("invoice paid")
+    await expect(maya).to_contain_text("dunbot: paid")
+    await page.screenshot(path=str(SCREENSHOTS / "sandbox-after-payment.png"))
+
+    dashboard = await browser.new_page(viewport={"width": 1280, "height": 900})
+    await dashboard.goto(f"{demo_url}/dashboard")
+    await expect(dashboard.get_by_role("heading", level=1)).to_contain_text("dashboard")
+    await dashboard.screenshot(path=str(SCREENSHOTS / "demo-dashboard.png"), full_page=True)
+
+
+async def test_vip_failure_is_a_task_claimed_by_the_account_manager(
+    browser: Browser, demo_url: str
+) -> None:
+    page = await open_sandbox(browser, demo_url, user=ACCOUNT_MANAGER)
+    await invoice_row(page, "vip_amount").get_by_role("button", name="Payment fails").click()
+    await page.get_by_role("tab", name="vip-tasks").click()
+    task = cards(page, "CVIPTASKS").filter(has_text="Orbital Freight")
+    await expect(task).to_have_count(1)
+    await expect(task).to_contain_text("URGENT")
+    await task.get_by_role("button", name="Claim").click()
+    await expect(task).to_contain_text("Claimed by")
+    await expect(task.locator(f'.mention[data-user-id="{ACCOUNT_MANAGER}"]')).to_be_visible()
+    await expect(task.get_by_role("button", name="Claim")).to_have_count(0)
+    await expect(task.get_by_role("button", name="Done")).to_be_visible()
+    await expect(cards(page, "CAPPROVALS")).to_have_count(0)
+
+
+async def test_paused_customer_failure_posts_no_card(browser: Browser, demo_url: str) -> None:
+    page = await open_sandbox(browser, demo_url)
+    command = page.get_by_label("Slash command")
+    await command.fill("/dunning pause jonas.becker@example.com for 30d")
+    await command.press("Enter")
+    await expect(
+        ephemerals(page, "CAPPROVALS").filter(has_text="Dunning paused for")
+    ).to_be_visible()
+
+    jonas = invoice_row(page, "standard_de")
+    await jonas.get_by_role("button", name="Payment fails: Jonas Becker").click()
+    await expect(jonas).to_contain_text("dunbot: paused")
+    await expect(cards(page, "CAPPROVALS")).to_have_count(0)
+
+    # Someone else's failure still gets its card, so the empty channel above is not a fluke.
+    await invoice_row(page, "standard_fr").get_by_role("button", name="Payment fails").click()
+    await expect(cards(page, "CAPPROVALS").filter(has_text="Camille Dubois")).to_have_count(1)
+    await expect(cards(page, "CAPPROVALS").filter(has_text="Jonas Becker")).to_have_count(0)
+
+
+async def test_reject_opens_a_modal_whose_submission_updates_the_card(
+    browser: Browser, demo_url: str
+) -> None:
+    page = await open_sandbox(browser, demo_url)
+    await invoice_row(page, "standard_fr").get_by_role("button", name="Payment fails").click()
+    card = cards(page, "CAPPROVALS").filter(has_text="Camille Dubois")
+    await card.get_by_role("button", name="Reject").click()
+    modal = page.get_by_role("dialog", name="Reject draft")
+    await expect(modal).to_be_visible()
+    await expect(modal.get_by_label("Reason")).to_be_focused()
+    await modal.get_by_label("Reason").fill("Called her <b>by phone</b> instead")
+    await modal.get_by_role("button", name="Reject").click()
+    await expect(modal).to_be_hidden()
+    await expect(card).to_contain_text("Rejected by")
+    await expect(card).to_contain_text("Called her <b>by phone</b> instead")
+    await expect(card.locator("b")).to_have_count(0)
+
+
+async def test_edit_modal_shows_guardrail_errors_inline_then_saves(
+    browser: Browser, demo_url: str
+) -> None:
+    page = await open_sandbox(browser, demo_url)
+    await invoice_row(page, "standard_en").get_by_role("button", name="Payment fails").click()
+    card = cards(page, "CAPPROVALS").filter(has_text="Maya Chen")
+    await card.get_by_role("button", name="Edit").click()
+    modal = page.get_by_role("dialog", name="Edit draft")
+    body = modal.get_by_label("Body")
+    await body.fill("Please pay at https://evil.example.com today.")
+    await modal.get_by_role("button", name="Save draft").click()
+    await expect(modal.get_by_role("alert").filter(has_text="link")).to_be_visible()
+    await expect(modal).to_be_visible()
+    await body.fill("Your card was declined; a quick update on the secure page settles it.")
+    await modal.get_by_role("button", name="Save draft").click()
+    await expect(modal).to_be_hidden()
+    await expect(card).to_contain_text("a quick update on the secure page settles it")
+    await expect(card.get_by_role("button", name="Approve")).to_be_visible()
