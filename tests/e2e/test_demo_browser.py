@@ -153,6 +153,12 @@ async def test_vip_failure_is_a_task_claimed_by_the_account_manager(
     await expect(task.get_by_role("button", name="Done")).to_be_visible()
     await expect(cards(page, "CAPPROVALS")).to_have_count(0)
 
+    # App Home: opening the tab sends app_home_opened; dunbot publishes the view.
+    await page.get_by_role("tab", name="dunbot (App Home)").click()
+    home = page.locator("#feed-home")
+    await expect(home).to_contain_text("Open VIP tasks (1)")
+    await expect(home).to_contain_text("Orbital Freight")
+
 
 async def test_paused_customer_failure_posts_no_card(browser: Browser, demo_url: str) -> None:
     page = await open_sandbox(browser, demo_url)
