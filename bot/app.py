@@ -30,6 +30,7 @@ def create_app(runtime: Runtime, *, worker: Worker | None = None) -> FastAPI:
             stop.set()
             if task is not None:
                 await task
+            await runtime.ingest.close()
             await runtime.db.dispose()
 
     app = FastAPI(title="dunbot", lifespan=lifespan, docs_url=None, redoc_url=None)

@@ -7,6 +7,7 @@ from typing import Any
 
 from bot.metrics import Metrics
 from bot.settings import Settings
+from storage.batch_ingest import BatchIngestWriter
 from storage.db import Database
 
 
@@ -18,3 +19,7 @@ class Runtime:
     db: Database
     metrics: Metrics = field(default_factory=Metrics)
     extras: dict[str, Any] = field(default_factory=dict)
+    ingest: BatchIngestWriter = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.ingest = BatchIngestWriter(self.db)

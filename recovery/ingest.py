@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from recovery.jobkinds import JobKind, customer_serial_key, invoice_serial_key
+from storage.batch_ingest import IngestItem
 from storage.queue import enqueue
 from storage.stripe_events import store_event
 
@@ -40,3 +41,18 @@ async def record_event(session: AsyncSession, event: dict[str, Any]) -> bool:
             serial_key=serial_key_for(event),
         )
     return is_new
+
+
+def ingest_item(event: dict[str, Any]) -> IngestItem:
+    """The rows a verified event becomes, for the batched writer (same rows as record_event)."""
+    return IngestItem(
+        event_id=event["id"],
+        event_type=event["type"],
+        object_id=event["data"]["object"].get("id"),
+        stripe_created=int(event.get("created") or 0),
+        payload=event,
+        job_kind=JobKind.PROCESS_STRIPE_EVENT,
+        job_payload={"event_id": event["id"]},
+        job_dedupe_key=f"stripe_event:{event['id']}",
+        job_serial_key=serial_key_for(event),
+    )

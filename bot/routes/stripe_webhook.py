@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from bot.runtime import Runtime
-from recovery.ingest import record_event
+from recovery.ingest import ingest_item
 
 log = logging.getLogger("dunbot.stripe")
 router = APIRouter()
@@ -66,8 +66,7 @@ async def stripe_webhook(request: Request) -> Response:
         log.info("stripe webhook rejected", extra={"reason": str(rejection)})
         return JSONResponse({"error": str(rejection)}, status_code=400)
 
-    async with runtime.db.transaction() as session:
-        is_new = await record_event(session, event)
+    is_new = await runtime.ingest.submit(ingest_item(event))
     result = "stored" if is_new else "duplicate"
     runtime.metrics.webhook_events.labels(type=event["type"], result=result).inc()
     return JSONResponse({"received": True, "duplicate": not is_new})
