@@ -32,8 +32,13 @@ def format_amount(amount_minor: int, currency: str, locale: str = "en") -> str:
     digits = min(get_currency_precision(code), minor_units_exponent(currency))
     pattern_decimals = "0" * digits
     fmt = "¤#,##0" + (f".{pattern_decimals}" if digits else "")
-    return format_currency(value, code, locale=babel_locale, format=None if digits == 2 else fmt,
-                           currency_digits=digits == 2)
+    return format_currency(
+        value,
+        code,
+        locale=babel_locale,
+        format=None if digits == 2 else fmt,
+        currency_digits=digits == 2,
+    )
 
 
 def normalise_locale(locale: str | None) -> str:

@@ -130,10 +130,18 @@ class Worker:
     async def _run_job(self, job: ClaimedJob) -> None:
         handler = self.handlers[job.kind]
         started = time.perf_counter()
-        heartbeat = asyncio.create_task(self._heartbeat(job))
+        work = asyncio.create_task(handler(job), name=f"handler-{job.id}")
+        lease_lost = asyncio.Event()
+        heartbeat = asyncio.create_task(self._heartbeat(job, work, lease_lost))
         outcome = "succeeded"
         try:
-            await handler(job)
+            await work
+        except asyncio.CancelledError:
+            if not lease_lost.is_set():
+                outcome = "released"
+                await asyncio.shield(queue.release(self.db, job=job, worker_id=self.worker_id))
+                raise
+            outcome = "lease_lost"  # another worker owns the job now; record nothing
         except RetryLater as later:
             outcome = "rescheduled"
             await queue.reschedule(
@@ -143,10 +151,6 @@ class Worker:
                 delay_s=later.delay_s,
                 reason=later.reason,
             )
-        except asyncio.CancelledError:
-            outcome = "released"
-            await asyncio.shield(queue.release(self.db, job=job, worker_id=self.worker_id))
-            raise
         except Exception as error:  # noqa: BLE001 - every failure is recorded on the job
             permanent = isinstance(error, PermanentJobError)
             state = await queue.fail(
@@ -179,12 +183,31 @@ class Worker:
                     kind=job.kind, outcome=outcome, duration_s=time.perf_counter() - started
                 )
 
-    async def _heartbeat(self, job: ClaimedJob) -> None:
+    async def _heartbeat(
+        self, job: ClaimedJob, work: asyncio.Task[None], lease_lost: asyncio.Event
+    ) -> None:
+        """Extend the lease while the handler runs; stop the handler if the lease was lost."""
         while True:
             await asyncio.sleep(self.lease_s / 3)
-            await queue.extend_lease(
-                self.db, job_id=job.id, worker_id=self.worker_id, lease_s=self.lease_s
-            )
+            try:
+                extended = await queue.extend_lease(
+                    self.db, job_id=job.id, worker_id=self.worker_id, lease_s=self.lease_s
+                )
+            except Exception:  # noqa: BLE001 - try again at the next beat
+                log.warning(
+                    "lease heartbeat failed",
+                    exc_info=True,
+                    extra={"job_id": job.id, "kind": job.kind},
+                )
+                continue
+            if not extended:
+                log.error(
+                    "lease lost: another worker took the job; stopping it here",
+                    extra={"job_id": job.id, "kind": job.kind},
+                )
+                lease_lost.set()
+                work.cancel()
+                return
 
     async def _shutdown(self) -> None:
         if not self._running:

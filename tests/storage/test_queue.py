@@ -180,3 +180,28 @@ async def test_worker_stop_releases_a_job_that_outlives_the_grace_period(db: Dat
     await asyncio.wait_for(task, timeout=5)
     row = await _job(db, job_id)  # type: ignore[arg-type]
     assert row.status == JobStatus.QUEUED and row.attempts == 0 and row.locked_by is None
+
+
+async def test_a_worker_that_lost_its_lease_stops_the_handler_and_records_nothing(
+    db: Database,
+) -> None:
+    started, cancelled = asyncio.Event(), asyncio.Event()
+
+    async def long_job(job: ClaimedJob) -> None:
+        started.set()
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+
+    worker = Worker(db, {"k": long_job}, lease_s=0.3)
+    job_id = await _enqueue(db)
+    run = asyncio.create_task(worker.run_until_idle(max_jobs=1))
+    await asyncio.wait_for(started.wait(), timeout=5)
+    async with db.transaction() as session:  # another worker took the job over
+        await session.execute(update(Job).where(Job.id == job_id).values(locked_by="other"))
+    await asyncio.wait_for(cancelled.wait(), timeout=5)
+    assert await asyncio.wait_for(run, timeout=5) == 1
+    row = await _job(db, job_id)  # type: ignore[arg-type]
+    assert row.status == JobStatus.RUNNING and row.locked_by == "other"
