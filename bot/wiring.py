@@ -122,6 +122,7 @@ def build_slack(settings: Settings, db: Database, *, livemode: bool) -> SlackPar
         finance_approvers=frozenset(settings.finance_approvers),
         account_managers=frozenset(settings.account_managers),
         livemode=livemode,
+        company_name=settings.company_name,
     )
     bolt = build_bolt_app(
         signing_secret=settings.slack_signing_secret.get_secret_value(), client=client, deps=deps

@@ -172,16 +172,28 @@ async def reject_draft(
 
 
 async def edit_draft(
-    session: AsyncSession, *, draft_id: int, version: int, user: str, subject: str, body: str
+    session: AsyncSession,
+    *,
+    draft_id: int,
+    version: int,
+    user: str,
+    subject: str,
+    body: str,
+    allowed_terms: tuple[str, ...] = (),
 ) -> Outcome:
-    """A person's edit goes through the same guardrails as the model's text."""
+    """A person's edit goes through the same guardrails as the model's text
+    (`allowed_terms`: e.g. our own company name, which may look like a domain)."""
     current = await _current(session, draft_id)
     if isinstance(current, Outcome):
         return current
     draft, case = current
     subject, body = subject.strip(), body.strip()
     errors = check_draft(
-        subject, body, amount_due=case.amount_remaining or case.amount_due, currency=case.currency
+        subject,
+        body,
+        amount_due=case.amount_remaining or case.amount_due,
+        currency=case.currency,
+        allowed_terms=allowed_terms,
     )
     if errors:
         return Outcome(False, "The edited text was not saved: " + "; ".join(errors), tuple(errors))

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from recovery import audit
 from recovery.jobkinds import JobKind, invoice_serial_key
 from storage.models import OPEN_CASE_STATUSES, Case, Pause, utcnow
-from storage.queue import enqueue
+from storage.queue import enqueue, run_now
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +101,10 @@ async def reevaluate_customer(session: AsyncSession, *, customer_id: str, by: st
         )
     ).all()
     for case in cases:
+        # Approved emails held by the pause go out now (each re-checks the invoice first).
+        await run_now(
+            session, serial_key=invoice_serial_key(case.invoice_id), kinds=[JobKind.SEND_EMAIL]
+        )
         await enqueue(
             session,
             kind=JobKind.REEVALUATE_CASE,

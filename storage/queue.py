@@ -267,6 +267,18 @@ async def cancel_jobs(
     return result.rowcount
 
 
+async def run_now(session: AsyncSession, *, serial_key: str, kinds: Iterable[str]) -> int:
+    """Make queued jobs of a serial key due at once (e.g. sends held by a pause that ended)."""
+    result = await session.execute(
+        update(Job)
+        .where(
+            Job.serial_key == serial_key, Job.status == JobStatus.QUEUED, Job.kind.in_(list(kinds))
+        )
+        .values(run_at=utcnow())
+    )
+    return result.rowcount
+
+
 @dataclass(frozen=True, slots=True)
 class QueueStats:
     depth: int

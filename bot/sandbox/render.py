@@ -22,6 +22,7 @@ EMOJI = {
     "alarm_clock": "\u25f7",  # ◷
     "arrows_counterclockwise": "\u21bb",  # ↻
     "bell": "\u2691",  # ⚑
+    "double_vertical_bar": "\u2016",  # ‖
     "envelope": "\u2709",  # ✉
     "hourglass_flowing_sand": "\u25d4",  # ◔
     "moneybag": "\u00a4",  # ¤

@@ -277,13 +277,21 @@ def _approval_decision_line(view: ApprovalCardView, *, for_blocks: bool) -> str 
             return f":hourglass_flowing_sand: Regenerating the draft (requested by {who})…"
         case ApprovalStatus.APPROVED:
             return f":white_check_mark: Approved by {who}{when} — sending shortly"
+        case ApprovalStatus.WAITING:
+            return (
+                f":double_vertical_bar: Approved by {who}{when} — waiting: dunning is paused "
+                "for this customer; it is sent when the pause ends (if still unpaid)"
+            )
         case ApprovalStatus.SENDING:
             return f":outbox_tray: Approved by {who}{when} — sending…"
         case ApprovalStatus.SENT:
             sent = _when(view.sent_at, for_blocks=for_blocks)
             return f":white_check_mark: Sent{sent} — approved by {who}{when}"
         case ApprovalStatus.FAILED:
-            return f":x: Sending failed (approved by {who}{when}): {error}"
+            return (
+                f":x: Sending failed (approved by {who}{when}): {error}. "
+                "Fix the cause (e.g. the address), then press Retry."
+            )
         case ApprovalStatus.UNKNOWN:
             return (
                 f":warning: Delivery unknown (approved by {who}{when}): the connection broke "
@@ -403,6 +411,19 @@ def approval_card(view: ApprovalCardView) -> Message:
                 "unknown_actions",
                 _button("Retry", ApprovalAction.RETRY_SEND, ref, confirm=retry_confirm),
                 _button("Mark as sent", ApprovalAction.MARK_SENT, ref),
+            )
+        )
+    elif view.status is ApprovalStatus.FAILED and not view.invoice_paid:
+        retry_confirm = _confirm(
+            "Try sending again?",
+            f"The email about invoice {plain_invoice} was not delivered. It is sent again "
+            "only if the invoice is still unpaid.",
+            "Send again",
+        )
+        blocks.append(
+            _actions(
+                "failed_actions",
+                _button("Retry", ApprovalAction.RETRY_SEND, ref, confirm=retry_confirm),
             )
         )
     return Message(_approval_fallback(view), blocks)

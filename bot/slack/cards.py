@@ -40,7 +40,7 @@ _CANCELLED_BY_CASE = {
 }
 _BY_OUTBOX = {
     OutboxStatus.APPROVED: ApprovalStatus.APPROVED,
-    OutboxStatus.WAITING: ApprovalStatus.APPROVED,
+    OutboxStatus.WAITING: ApprovalStatus.WAITING,
     OutboxStatus.RETRYING: ApprovalStatus.APPROVED,
     OutboxStatus.SENDING: ApprovalStatus.SENDING,
     OutboxStatus.SENT: ApprovalStatus.SENT,

@@ -48,6 +48,7 @@ class SlackDeps:
     finance_approvers: frozenset[str]
     account_managers: frozenset[str]
     livemode: bool = True
+    company_name: str = ""
 
 
 def _user(body: dict[str, Any]) -> str:
@@ -285,6 +286,7 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
             user=user,
             subject=_value(state, EditDraftField.SUBJECT),
             body=_value(state, EditDraftField.BODY),
+            allowed_terms=(deps.company_name,) if deps.company_name else (),
         ),
         error_field=EditDraftField.BODY,
     )

@@ -19,11 +19,12 @@ _CUSTOMER_ID = re.compile(r"^cus_[A-Za-z0-9]+$")
 
 
 class ApprovalStatus(StrEnum):
-    """Life of a draft on its approval card; only PENDING and UNKNOWN show buttons."""
+    """Life of a draft on its approval card; PENDING, FAILED and UNKNOWN show buttons."""
 
     PENDING = "pending"
     REGENERATING = "regenerating"
     APPROVED = "approved"
+    WAITING = "waiting"  # approved, but dunning is paused for the customer
     SENDING = "sending"
     SENT = "sent"
     FAILED = "failed"

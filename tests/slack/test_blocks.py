@@ -137,7 +137,7 @@ DECIDED = datetime(2026, 3, 1, 12, 30, tzinfo=UTC)
         (ApprovalStatus.SENDING, "Approved by <@U123> at"),
         (ApprovalStatus.SENT, "Sent"),
         (ApprovalStatus.REJECTED, "Rejected by <@U123>: tone is too pushy"),
-        (ApprovalStatus.FAILED, "550 mailbox unavailable"),
+        (ApprovalStatus.WAITING, "waiting: dunning is paused"),
         (ApprovalStatus.CANCELLED_PAID, "Invoice paid — nothing to send"),
         (ApprovalStatus.CANCELLED_VOIDED, "voided"),
         (ApprovalStatus.CANCELLED_UNCOLLECTIBLE, "uncollectible"),
@@ -161,6 +161,22 @@ def test_after_a_decision_no_buttons_and_the_text_says_what_happened(
     assert expected in text
     assert expected in json.dumps(blocks, ensure_ascii=False)
     assert "in_1Abc" in text and "ana@example.com" in text
+
+
+def test_failed_send_offers_only_retry_unless_the_invoice_was_paid() -> None:
+    failed = make_approval(
+        status=ApprovalStatus.FAILED, decided_by="U123", send_error="550 mailbox unavailable"
+    )
+    text, blocks = approval_card(failed)
+    assert [b["action_id"] for b in buttons(blocks)] == [ApprovalAction.RETRY_SEND]
+    assert "550 mailbox unavailable" in text and "Retry" in text
+    paid = make_approval(
+        status=ApprovalStatus.FAILED,
+        decided_by="U123",
+        send_error="550 mailbox unavailable",
+        invoice_paid=True,
+    )
+    assert buttons(approval_card(paid).blocks) == []
 
 
 def test_sent_card_says_sent_and_by_whom() -> None:
