@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 
 from slack_sdk.errors import SlackApiError
@@ -43,21 +43,33 @@ MIN_POST_INTERVAL_S = 1.0
 
 
 class ChannelPacer:
-    """About one new message per second per channel (Slack's posting limit), in-process."""
+    """About one new message per second per channel (Slack's posting limit), in-process.
 
-    def __init__(self, interval_s: float = MIN_POST_INTERVAL_S) -> None:
+    A post whose turn is further away than a few intervals is not waited for: the job is
+    rescheduled (RetryLater) so it does not hold a worker slot.
+    """
+
+    def __init__(
+        self,
+        interval_s: float = MIN_POST_INTERVAL_S,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
         self.interval_s = interval_s
+        self._clock = clock
+        self._sleep = sleep
         self._next_slot: dict[str, float] = {}
 
     async def wait_turn(self, channel: str) -> None:
-        now = time.monotonic()
+        now = self._clock()
         slot = max(now, self._next_slot.get(channel, 0.0))
         delay = slot - now
         if delay > 5 * self.interval_s:
             raise RetryLater(delay, f"pacing posts to {channel}")
         self._next_slot[channel] = slot + self.interval_s
         if delay > 0:
-            await asyncio.sleep(delay)
+            await self._sleep(delay)
 
 
 def _retry_after(error: SlackApiError) -> float | None:

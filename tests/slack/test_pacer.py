@@ -1,0 +1,37 @@
+"""Posts to one channel are spaced by the interval; other channels are independent."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.slack.notifier import ChannelPacer
+from storage.queue import RetryLater
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 100.0
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+
+
+async def test_posts_to_one_channel_wait_their_turn_and_far_turns_are_rescheduled() -> None:
+    clock = FakeClock()
+    pacer = ChannelPacer(1.0, clock=clock, sleep=clock.sleep)
+    for _ in range(3):
+        await pacer.wait_turn("C1")
+    await pacer.wait_turn("C2")
+    assert clock.sleeps == [1.0, 2.0]  # C1: now, +1 s, +2 s; C2 did not wait
+    for _ in range(3):
+        await pacer.wait_turn("C1")
+    with pytest.raises(RetryLater) as later:
+        await pacer.wait_turn("C1")  # six seconds away: give the worker slot back
+    assert later.value.delay_s == pytest.approx(6.0)
+    clock.now += 10
+    await pacer.wait_turn("C1")
+    assert clock.sleeps[-1] == 5.0 and len(clock.sleeps) == 5
