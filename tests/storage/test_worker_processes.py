@@ -239,3 +239,42 @@ async def test_two_worker_processes_never_run_a_job_twice_nor_overlap_a_serial_k
         if later[0] < earlier[1]
     ]
     assert overlaps == []
+
+
+async def test_sigterm_lets_a_short_job_finish_before_exiting(
+    db: Database, children: Children
+) -> None:
+    async with db.transaction() as session:
+        job_id = await queue.enqueue(session, kind=SLOW_SIDE_EFFECT, payload={})
+    assert job_id is not None
+    children.start("worker-t", "--hold", "1", "--grace", "30")
+    await wait_until(
+        lambda: _has_audit(db, "job_started", actor="worker-t"),
+        timeout_s=20,
+        what="worker-t to start the job",
+        children=children,
+    )
+    assert children.stop("worker-t", timeout_s=30) == 0
+    job = await get_job(db, job_id)
+    assert job.status == JobStatus.SUCCEEDED and job.attempts == 1
+    assert len(await audit_rows(db, "side_effect")) == 1
+
+
+async def test_sigterm_releases_a_job_that_outlives_the_grace_period(
+    db: Database, children: Children
+) -> None:
+    async with db.transaction() as session:
+        job_id = await queue.enqueue(session, kind=SLOW_SIDE_EFFECT, payload={})
+    assert job_id is not None
+    children.start("worker-r", "--hold", "3600", "--grace", "0.5")
+    await wait_until(
+        lambda: _has_audit(db, "job_started", actor="worker-r"),
+        timeout_s=20,
+        what="worker-r to start the job",
+        children=children,
+    )
+    assert children.stop("worker-r", timeout_s=30) == 0
+    job = await get_job(db, job_id)
+    # Given back untouched: queued, due now, no attempt counted, no lease holder.
+    assert job.status == JobStatus.QUEUED and job.attempts == 0 and job.locked_by is None
+    assert await audit_rows(db, "side_effect") == []

@@ -87,7 +87,7 @@ async def run(args: argparse.Namespace) -> None:
         poll_s=args.poll,
         concurrency=args.concurrency,
         retry_policy=RetryPolicy(base_s=0.2, jitter=0.0),
-        shutdown_grace_s=5.0,
+        shutdown_grace_s=args.grace,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -108,6 +108,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--poll", type=float, default=0.1, help="idle poll interval (s)")
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--hold", type=float, default=0.0, help="slow_side_effect hold (s)")
+    parser.add_argument("--grace", type=float, default=5.0, help="shutdown grace (s)")
     parser.add_argument("--work-ms", type=float, default=10.0, help="record_run max work (ms)")
     return parser.parse_args(argv)
 
