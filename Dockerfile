@@ -8,7 +8,7 @@ ARG PYTHON_IMAGE=python:3.11-slim
 
 # --- build: resolve from uv.lock into /app/.venv (no dev tools, the project not editable) ----
 FROM ${PYTHON_IMAGE} AS build
-COPY --from=ghcr.io/astral-sh/uv:0.13.9 /uv /uvx /bin/
+RUN pip install --no-cache-dir uv==0.13.9
 ENV UV_COMPILE_BYTECODE=1 \
     UV_LINK_MODE=copy \
     UV_PYTHON_DOWNLOADS=never \
