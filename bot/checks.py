@@ -98,6 +98,36 @@ async def _slack(settings: Settings) -> str | None:
     return None
 
 
+async def _smtp(settings: Settings) -> str | None:
+    """Connect, greet and (if configured) log in to the SMTP server; send nothing."""
+    if settings.email_backend != "smtp" or not settings.smtp_host:
+        return None
+    import aiosmtplib
+
+    from recovery.mail.factory import parse_tls_mode
+
+    mode = parse_tls_mode(settings.smtp_tls)
+    client = aiosmtplib.SMTP(
+        hostname=settings.smtp_host,
+        port=settings.smtp_port,
+        use_tls=mode == "tls",
+        start_tls=mode == "starttls",
+        timeout=10,
+    )
+    try:
+        await client.connect()
+        if settings.smtp_username:
+            password = settings.smtp_password.get_secret_value() if settings.smtp_password else ""
+            await client.login(settings.smtp_username, password)
+        await client.quit()
+    except Exception as error:  # noqa: BLE001 - reported to the operator
+        return (
+            f"SMTP server {settings.smtp_host}:{settings.smtp_port} not usable "
+            f"({type(error).__name__}: {error}); check SMTP_HOST/PORT/TLS/USERNAME/PASSWORD."
+        )
+    return None
+
+
 async def run_checks(settings: Settings, *, echo: Echo) -> int:
     """Print each problem; return how many there are."""
     problems = configuration_problems(settings)
@@ -105,6 +135,7 @@ async def run_checks(settings: Settings, *, echo: Echo) -> int:
         ("database", _database),
         ("stripe", _stripe),
         ("slack", _slack),
+        ("smtp", _smtp),
     ]
     for name, probe in probes:
         problem = await probe(settings)

@@ -93,3 +93,24 @@ def test_invalid_value_is_a_clear_configuration_error(
     result = CliRunner().invoke(app, ["check"])
     assert result.exit_code == 2
     assert "LLM_PROVIDER" in result.output and ".env.example" in result.output
+
+
+async def test_smtp_server_is_reached_and_a_closed_port_reported(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.checks import run_checks
+    from bot.settings import Settings
+    from tests.fakes.smtp_server import ScriptedSmtpServer
+
+    async with ScriptedSmtpServer() as smtp:
+        settings = Settings(
+            email_backend="smtp", smtp_host=smtp.host, smtp_port=smtp.port, smtp_tls="false"
+        )
+        lines: list[str] = []
+        await run_checks(settings, echo=lines.append)
+        assert "smtp: OK" in lines
+        assert smtp.connection_count == 1 and smtp.messages == []
+    lines = []
+    await run_checks(settings, echo=lines.append)  # the server is gone now
+    assert "smtp: FAILED" in lines
+    assert any("SMTP_HOST" in line for line in lines)
