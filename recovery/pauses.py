@@ -101,9 +101,11 @@ async def reevaluate_customer(session: AsyncSession, *, customer_id: str, by: st
         )
     ).all()
     for case in cases:
-        # Approved emails held by the pause go out now (each re-checks the invoice first).
+        # Drafting and approved emails held by the pause go ahead now (each re-checks Stripe).
         await run_now(
-            session, serial_key=invoice_serial_key(case.invoice_id), kinds=[JobKind.SEND_EMAIL]
+            session,
+            serial_key=invoice_serial_key(case.invoice_id),
+            kinds=[JobKind.DRAFT_EMAIL, JobKind.SEND_EMAIL],
         )
         await enqueue(
             session,

@@ -13,7 +13,8 @@ from recovery.notify import NotifyCall, enqueue_notify
 from recovery.pauses import active_pause
 from recovery.protocols import Drafter
 from storage.db import Database
-from storage.models import OPEN_CASE_STATUSES, Case, CaseStatus, Draft, DraftStatus
+from storage.models import OPEN_CASE_STATUSES, Case, Draft, DraftStatus, utcnow
+from storage.queue import RetryLater
 
 
 def invoice_of_case(case: Case) -> InvoiceSnapshot:
@@ -86,8 +87,7 @@ class ProposalService:
             case = await session.get(Case, case_id)
             if case is None or case.status not in OPEN_CASE_STATUSES:
                 return "ignored_case_closed"
-            if await active_pause(session, case.customer_id) is not None:
-                return "held_paused"
+            await self._wait_if_paused(session, case)
             request = draft_request_for(
                 case, self.config, instruction=instruction, previous_body=previous_body
             )
@@ -96,11 +96,19 @@ class ProposalService:
             case = await session.get(Case, case_id)
             if case is None or case.status not in OPEN_CASE_STATUSES or case.round != round_no:
                 return "ignored_stale"
-            if await active_pause(session, case.customer_id) is not None:
-                case.status = CaseStatus.PAUSED
-                return "held_paused"
+            await self._wait_if_paused(session, case)
             draft = await store_draft(session, case, result, round_no=round_no, actor=actor)
             return f"draft_{draft.id}"
+
+    async def _wait_if_paused(self, session: AsyncSession, case: Case) -> None:
+        """A paused customer's drafting waits (the job runs again; resume makes it due now)."""
+        pause = await active_pause(session, case.customer_id)
+        if pause is None:
+            return
+        wait = self.config.pause_recheck_s
+        if pause.until is not None:
+            wait = max(min(wait, (pause.until - utcnow()).total_seconds()), 1.0)
+        raise RetryLater(wait, "customer paused")
 
 
 async def store_draft(

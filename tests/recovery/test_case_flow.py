@@ -320,3 +320,27 @@ async def test_double_approve_by_two_people_sends_one_email(h: Harness) -> None:
     async with h.db.sessions() as session:
         assert len((await session.scalars(select(OutboxEmail))).all()) == 1
         assert (await session.get(Case, case.id)).emails_sent == 1  # type: ignore[union-attr]
+
+
+async def test_pause_after_a_draft_was_planned_holds_it_until_resume(h: Harness) -> None:
+    standard_invoice(h)
+    await h.deliver("invoice.payment_failed", "in_std")
+    [process] = await h.jobs("process_stripe_event")
+    await h.engine.events.process(process.payload["event_id"])  # plans the draft job only
+    async with h.db.transaction() as session:
+        await session.execute(
+            update(Job).where(Job.id == process.id).values(status=JobStatus.SUCCEEDED)
+        )
+        await pause_customer(
+            session, customer_id="cus_std", until=None, reason=None, by="slack:UFIN"
+        )
+    await h.run_jobs()
+    case = await h.case("in_std")
+    assert case is not None and await h.drafts(case.id) == [] and h.drafter.requests == []
+    [draft_job] = await h.jobs("draft_email")
+    assert draft_job.status == JobStatus.QUEUED and draft_job.attempts == 0
+    assert draft_job.last_error == "customer paused"
+    async with h.db.transaction() as session:
+        await resume_customer(session, customer_id="cus_std", by="slack:UFIN")
+    await h.run_jobs()
+    assert len(await h.drafts(case.id)) == 1
