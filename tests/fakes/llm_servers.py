@@ -26,15 +26,15 @@ import copy
 import json
 import os
 import secrets
-import socket
-import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Self
+from typing import Any, Literal
 
 from aiohttp import web
+
+from tests.fakes.threaded_http import ThreadedAiohttpServer
 
 JsonObject = dict[str, Any]
 
@@ -121,13 +121,6 @@ class RecordedRequest:
 
 
 @dataclass
-class _Waiter:
-    count: int
-    loop: asyncio.AbstractEventLoop
-    future: asyncio.Future[list[RecordedRequest]]
-
-
-@dataclass
 class _Script:
     replies: deque[LLMReply] = field(default_factory=deque)
     responder: Callable[[JsonObject], LLMReply | None] | None = None
@@ -136,24 +129,19 @@ class _Script:
 _SECRET_HEADERS = {"authorization", "x-api-key"}
 
 
-class _FakeLLMServer:
+class _FakeLLMServer(ThreadedAiohttpServer[RecordedRequest]):
     """Threaded aiohttp server shared by both fakes; subclasses shape requests and replies."""
 
-    name = "fake-llm"
+    thread_name = "fake-llm"
     path = "/"
     base_path = ""
+    shutdown_timeout = 1.0
 
     def __init__(self) -> None:
+        super().__init__()
         self.default = LLMReply.email()
         self._script = _Script()
-        self._requests: list[RecordedRequest] = []
-        self._waiters: list[_Waiter] = []
-        self._lock = threading.Lock()
-        self._loop: asyncio.AbstractEventLoop | None = None
         self._release: asyncio.Event | None = None
-        self._runner: web.AppRunner | None = None
-        self._thread: threading.Thread | None = None
-        self._port: int | None = None
 
     # -- scripting ------------------------------------------------------------------------
 
@@ -174,91 +162,22 @@ class _FakeLLMServer:
     @property
     def requests(self) -> list[RecordedRequest]:
         """Requests received so far."""
-        with self._lock:
-            return list(self._requests)
+        return self._matching(lambda _request: True)
 
     async def wait_for_requests(self, count: int, *, timeout: float = 5.0) -> list[RecordedRequest]:
         """Wait (no polling) until at least `count` requests arrived."""
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[list[RecordedRequest]] = loop.create_future()
-        with self._lock:
-            if len(self._requests) >= count:
-                return list(self._requests)
-            waiter = _Waiter(count, loop, future)
-            self._waiters.append(waiter)
-        try:
-            return await asyncio.wait_for(future, timeout)
-        finally:
-            with self._lock:
-                if waiter in self._waiters:
-                    self._waiters.remove(waiter)
+        return await self._wait_for(lambda _request: True, count, timeout)
 
     # -- lifecycle ------------------------------------------------------------------------
 
-    @property
-    def base_url(self) -> str:
-        """The address to give the SDK as `base_url`."""
-        if self._port is None:
-            raise RuntimeError(f"{type(self).__name__} is not started")
-        return f"http://127.0.0.1:{self._port}{self.base_path}"
-
-    def start(self) -> None:
-        """Serve on a free port from a daemon thread; returns once the port is bound."""
-        if self._thread is not None:
-            return
-        ready = threading.Event()
-
-        def run() -> None:
-            loop = asyncio.new_event_loop()
-            self._loop = loop
-            loop.run_until_complete(self._serve())
-            ready.set()
-            loop.run_forever()
-            loop.run_until_complete(loop.shutdown_asyncgens())
-            loop.close()
-
-        self._thread = threading.Thread(target=run, name=self.name, daemon=True)
-        self._thread.start()
-        if not ready.wait(timeout=10):
-            raise RuntimeError(f"{self.name} did not start")
-
-    def stop(self) -> None:
-        """Release held replies, close connections and stop the thread."""
-        loop, thread, runner = self._loop, self._thread, self._runner
-        if loop is None or thread is None:
-            return
-        self.release()
-        if runner is not None:
-            asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(timeout=10)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(timeout=10)
-        self._thread = self._loop = self._runner = None
-        self._port = None
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
-    async def __aenter__(self) -> Self:
-        await asyncio.to_thread(self.start)
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await asyncio.to_thread(self.stop)
-
-    async def _serve(self) -> None:
-        self._release = asyncio.Event()
-        app = web.Application()
+    def _add_routes(self, app: web.Application) -> None:
         app.router.add_post(self.path, self._handle)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
-        await self._runner.setup()
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.bind(("127.0.0.1", 0))
-        self._port = int(sock.getsockname()[1])
-        await web.SockSite(self._runner, sock).start()
+
+    def _on_serve(self) -> None:
+        self._release = asyncio.Event()
+
+    def _before_stop(self) -> None:
+        self.release()
 
     # -- HTTP -----------------------------------------------------------------------------
 
@@ -293,14 +212,6 @@ class _FakeLLMServer:
         with self._lock:
             return self._script.replies.popleft() if self._script.replies else self.default
 
-    def _record(self, request: RecordedRequest) -> None:
-        with self._lock:
-            self._requests.append(request)
-            for waiter in list(self._waiters):
-                if len(self._requests) >= waiter.count:
-                    self._waiters.remove(waiter)
-                    waiter.loop.call_soon_threadsafe(_resolve, waiter.future, list(self._requests))
-
     def _error_response(self, status: int, message: str) -> web.Response:
         # retry-after-ms keeps the SDKs' one retry fast; real APIs send retry hints too.
         return web.json_response(
@@ -323,7 +234,7 @@ class _FakeLLMServer:
 class FakeOpenAI(_FakeLLMServer):
     """POST /v1/chat/completions, answering in the shape of `openai_chat_completion.json`."""
 
-    name = "fake-openai"
+    thread_name = "fake-openai"
     path = "/v1/chat/completions"
     base_path = "/v1"
 
@@ -360,7 +271,7 @@ class FakeOpenAI(_FakeLLMServer):
 class FakeAnthropic(_FakeLLMServer):
     """POST /v1/messages, answering in the shape of `anthropic_message.json` with a tool call."""
 
-    name = "fake-anthropic"
+    thread_name = "fake-anthropic"
     path = "/v1/messages"
     base_path = ""
 
@@ -400,8 +311,3 @@ class FakeAnthropic(_FakeLLMServer):
         body["usage"]["input_tokens"] = reply.input_tokens
         body["usage"]["output_tokens"] = reply.output_tokens
         return body
-
-
-def _resolve(future: asyncio.Future[list[RecordedRequest]], value: list[RecordedRequest]) -> None:
-    if not future.done():
-        future.set_result(value)

@@ -22,14 +22,11 @@ server never posted answers `message_not_found`, as Slack does.
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import itertools
 import json
 import re
 import secrets
-import socket
-import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +34,8 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from aiohttp import web
+
+from tests.fakes.threaded_http import ThreadedAiohttpServer
 
 JsonObject = dict[str, Any]
 
@@ -86,14 +85,6 @@ class _Scripted:
 
 
 @dataclass
-class _Waiter:
-    method: str
-    count: int
-    loop: asyncio.AbstractEventLoop
-    future: asyncio.Future[list[RecordedCall]]
-
-
-@dataclass
 class _State:
     messages: dict[tuple[str, str], JsonObject] = field(default_factory=dict)
     ephemerals: list[JsonObject] = field(default_factory=list)
@@ -112,8 +103,11 @@ class SlackApiFailure(Exception):
         self.status = status
 
 
-class FakeSlack:
+class FakeSlack(ThreadedAiohttpServer[RecordedCall]):
     """In-memory Slack Web API with a real HTTP front; see the module docstring for usage."""
+
+    thread_name = "fake-slack"
+    base_path = "/api/"  # as `AsyncWebClient(base_url=...)` and SLACK_API_URL take it
 
     def __init__(
         self,
@@ -125,93 +119,19 @@ class FakeSlack:
     ) -> None:
         """`token`: the only bearer token accepted (None: any `xox…` token).
         `strict_updates`: chat.update of an unknown `ts` answers `message_not_found`."""
+        super().__init__()
         self.token = token
         self.team_id = team_id
         self.bot_user_id = bot_user_id
         self.strict_updates = strict_updates
         self._state = _State()
         self._scripted: list[_Scripted] = []
-        self._calls: list[RecordedCall] = []
-        self._waiters: list[_Waiter] = []
-        self._lock = threading.Condition()
         self._ts_counter = itertools.count(1)
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._runner: web.AppRunner | None = None
-        self._thread: threading.Thread | None = None
-        self._port: int | None = None
 
     # -- lifecycle ----------------------------------------------------------------------------
 
-    @property
-    def base_url(self) -> str:
-        """`http://127.0.0.1:<port>/api/`: for `AsyncWebClient(base_url=...)` / SLACK_API_URL."""
-        if self._port is None:
-            raise RuntimeError("FakeSlack is not started")
-        return f"http://127.0.0.1:{self._port}/api/"
-
-    def start(self) -> None:
-        """Serve on a free port from a daemon thread; returns once the port is bound."""
-        if self._thread is not None:
-            return
-        ready = threading.Event()
-        errors: list[BaseException] = []
-
-        def run() -> None:
-            loop = asyncio.new_event_loop()
-            self._loop = loop
-            try:
-                loop.run_until_complete(self._serve())
-            except BaseException as exc:  # reported to start()
-                errors.append(exc)
-                ready.set()
-                loop.close()
-                return
-            ready.set()
-            loop.run_forever()
-            loop.run_until_complete(loop.shutdown_asyncgens())
-            loop.close()
-
-        self._thread = threading.Thread(target=run, name="fake-slack", daemon=True)
-        self._thread.start()
-        ready.wait(timeout=10)
-        if errors:
-            raise RuntimeError("fake Slack server failed to start") from errors[0]
-
-    def stop(self) -> None:
-        """Close connections and stop the server thread."""
-        loop, thread, runner = self._loop, self._thread, self._runner
-        if loop is None or thread is None:
-            return
-        if runner is not None:
-            asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(timeout=10)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(timeout=10)
-        self._thread = self._loop = self._runner = None
-        self._port = None
-
-    def __enter__(self) -> FakeSlack:
-        self.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
-    async def __aenter__(self) -> FakeSlack:
-        await asyncio.to_thread(self.start)
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await asyncio.to_thread(self.stop)
-
-    async def _serve(self) -> None:
-        app = web.Application()
+    def _add_routes(self, app: web.Application) -> None:
         app.router.add_route("*", "/api/{method}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.bind(("127.0.0.1", 0))
-        self._port = int(sock.getsockname()[1])
-        await web.SockSite(self._runner, sock).start()
 
     # -- scripting ----------------------------------------------------------------------------
 
@@ -282,13 +202,11 @@ class FakeSlack:
     @property
     def calls(self) -> list[RecordedCall]:
         """Every call received so far, in order."""
-        with self._lock:
-            return list(self._calls)
+        return self._matching(lambda _call: True)
 
     def calls_to(self, method: str) -> list[RecordedCall]:
         """Calls to one method, in order."""
-        with self._lock:
-            return [c for c in self._calls if c.method == method]
+        return self._matching(lambda call: call.method == method)
 
     def message(self, channel: str, ts: str) -> JsonObject:
         """The current state of a posted message (after any chat.update)."""
@@ -317,48 +235,27 @@ class FakeSlack:
         self, method: str, count: int = 1, timeout: float = 5.0
     ) -> list[RecordedCall]:
         """Wait (no polling) until at least `count` calls to `method` arrived; return them."""
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[list[RecordedCall]] = loop.create_future()
-        with self._lock:
-            seen = [c for c in self._calls if c.method == method]
-            if len(seen) >= count:
-                return seen
-            waiter = _Waiter(method, count, loop, future)
-            self._waiters.append(waiter)
-        try:
-            return await asyncio.wait_for(future, timeout)
-        except TimeoutError:
-            raise TimeoutError(self._timeout_message(method, count)) from None
-        finally:
-            with self._lock:
-                if waiter in self._waiters:
-                    self._waiters.remove(waiter)
+        return await self._wait_for(
+            lambda call: call.method == method,
+            count,
+            timeout,
+            describe=lambda: self._timeout_message(method, count),
+        )
 
     def wait_for_sync(
         self, method: str, count: int = 1, timeout: float = 5.0
     ) -> list[RecordedCall]:
         """Blocking twin of `wait_for`, for threads and subprocess-driven tests."""
-        with self._lock:
-            ok = self._lock.wait_for(
-                lambda: sum(c.method == method for c in self._calls) >= count, timeout=timeout
-            )
-            if not ok:
-                raise TimeoutError(self._timeout_message(method, count))
-            return [c for c in self._calls if c.method == method]
+        return self._wait_for_sync(
+            lambda call: call.method == method,
+            count,
+            timeout,
+            describe=lambda: self._timeout_message(method, count),
+        )
 
     def _timeout_message(self, method: str, count: int) -> str:
         seen = [c.method for c in self.calls]
         return f"fewer than {count} calls to {method}; calls so far: {seen}"
-
-    def _record(self, call: RecordedCall) -> None:
-        with self._lock:
-            self._calls.append(call)
-            self._lock.notify_all()
-            for waiter in list(self._waiters):
-                seen = [c for c in self._calls if c.method == waiter.method]
-                if len(seen) >= waiter.count:
-                    self._waiters.remove(waiter)
-                    waiter.loop.call_soon_threadsafe(_resolve, waiter.future, seen)
 
     def _take_scripted(self, method: str) -> _Scripted | None:
         with self._lock:
@@ -595,8 +492,3 @@ def _maybe_json(value: str) -> Any:
         return json.loads(value)
     except ValueError:
         return value
-
-
-def _resolve(future: asyncio.Future[list[RecordedCall]], calls: list[RecordedCall]) -> None:
-    if not future.done():
-        future.set_result(calls)

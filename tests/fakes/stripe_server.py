@@ -28,7 +28,6 @@ import json
 import os
 import re
 import secrets
-import socket
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -36,6 +35,8 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+
+from tests.fakes.threaded_http import ThreadedAiohttpServer
 
 JsonObject = dict[str, Any]
 
@@ -92,14 +93,6 @@ class _Fault:
 
 
 @dataclass
-class _Waiter:
-    count: int
-    matches: Callable[[RecordedRequest], bool]
-    loop: asyncio.AbstractEventLoop
-    future: asyncio.Future[list[RecordedRequest]]
-
-
-@dataclass
 class RequestHold:
     """Requests under `path_prefix` wait (already arrived, not yet answered) until released."""
 
@@ -152,98 +145,29 @@ class StripeApiError(Exception):
         self.headers = headers or {}
 
 
-class FakeStripe:
+class FakeStripe(ThreadedAiohttpServer[RecordedRequest]):
     """In-memory Stripe with a real HTTP front; see the module docstring for usage."""
+
+    thread_name = "fake-stripe"
+    base_path = ""  # no `/v1`, as `STRIPE_API_BASE` and the SDK's base_addresses take it
 
     def __init__(self, *, api_key: str | None = DEFAULT_API_KEY) -> None:
         """`api_key`: the only bearer token accepted (None accepts any non-empty key)."""
+        super().__init__()
         self.api_key = api_key
         self._state = _State()
         self._faults: list[_Fault] = []
-        self._requests: list[RecordedRequest] = []
-        self._waiters: list[_Waiter] = []
         self._holds: list[RequestHold] = []
-        self._lock = threading.Condition()
         self._clock = itertools.count(_FIRST_CREATED, 60)
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._runner: web.AppRunner | None = None
-        self._thread: threading.Thread | None = None
-        self._port: int | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
 
-    @property
-    def base_url(self) -> str:
-        """Base address without `/v1`, as `STRIPE_API_BASE` and the SDK's base_addresses take it."""
-        if self._port is None:
-            raise RuntimeError("FakeStripe is not started")
-        return f"http://127.0.0.1:{self._port}"
+    def _add_routes(self, app: web.Application) -> None:
+        app.router.add_route("*", "/{tail:.*}", self._handle)
 
-    def start(self) -> None:
-        """Serve on a free port from a daemon thread; returns once the port is bound."""
-        if self._thread is not None:
-            return
-        ready = threading.Event()
-        errors: list[BaseException] = []
-
-        def run() -> None:
-            loop = asyncio.new_event_loop()
-            self._loop = loop
-            try:
-                loop.run_until_complete(self._serve())
-            except BaseException as exc:  # reported to start()
-                errors.append(exc)
-                ready.set()
-                loop.close()
-                return
-            ready.set()
-            loop.run_forever()
-            loop.run_until_complete(loop.shutdown_asyncgens())
-            loop.close()
-
-        self._thread = threading.Thread(target=run, name="fake-stripe", daemon=True)
-        self._thread.start()
-        ready.wait(timeout=10)
-        if errors:
-            raise RuntimeError("fake Stripe server failed to start") from errors[0]
-
-    def stop(self) -> None:
-        """Close connections and stop the server thread."""
-        loop, thread, runner = self._loop, self._thread, self._runner
-        if loop is None or thread is None:
-            return
+    def _before_stop(self) -> None:
         for hold in list(self._holds):
             self.release(hold)
-        if runner is not None:
-            asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(timeout=10)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(timeout=10)
-        self._thread = self._loop = self._runner = None
-        self._port = None
-
-    def __enter__(self) -> FakeStripe:
-        self.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
-    async def __aenter__(self) -> FakeStripe:
-        await asyncio.to_thread(self.start)
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await asyncio.to_thread(self.stop)
-
-    async def _serve(self) -> None:
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.bind(("127.0.0.1", 0))
-        self._port = int(sock.getsockname()[1])
-        await web.SockSite(self._runner, sock).start()
 
     # -- data helpers --------------------------------------------------------------------------
 
@@ -615,8 +539,7 @@ class FakeStripe:
     @property
     def requests(self) -> list[RecordedRequest]:
         """Every request received so far, oldest first."""
-        with self._lock:
-            return list(self._requests)
+        return self._matching(lambda _request: True)
 
     def requests_to(self, path_prefix: str, method: str = "GET") -> list[RecordedRequest]:
         """Received requests whose path starts with `path_prefix` (query string excluded)."""
@@ -625,53 +548,24 @@ class FakeStripe:
     def clear_requests(self) -> None:
         """Forget the requests received so far."""
         with self._lock:
-            self._requests.clear()
+            self._recorded.clear()
 
     async def wait_for_requests(
         self, count: int, *, path_prefix: str = "/v1/", timeout: float = 5.0
     ) -> list[RecordedRequest]:
         """Wait (no polling) until at least `count` requests under `path_prefix` arrived."""
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[list[RecordedRequest]] = loop.create_future()
-
-        def matches(request: RecordedRequest) -> bool:
-            return request.path.startswith(path_prefix)
-
-        with self._lock:
-            seen = [r for r in self._requests if matches(r)]
-            if len(seen) >= count:
-                return seen
-            waiter = _Waiter(count, matches, loop, future)
-            self._waiters.append(waiter)
-        try:
-            return await asyncio.wait_for(future, timeout)
-        finally:
-            with self._lock:
-                if waiter in self._waiters:
-                    self._waiters.remove(waiter)
+        return await self._wait_for(lambda r: r.path.startswith(path_prefix), count, timeout)
 
     def wait_for_requests_sync(
         self, count: int, *, path_prefix: str = "/v1/", timeout: float = 5.0
     ) -> list[RecordedRequest]:
         """Blocking twin of `wait_for_requests`, for threads and subprocess-driven tests."""
-        with self._lock:
-            ok = self._lock.wait_for(
-                lambda: sum(r.path.startswith(path_prefix) for r in self._requests) >= count,
-                timeout=timeout,
-            )
-            if not ok:
-                raise TimeoutError(f"fewer than {count} requests to {path_prefix}")
-            return [r for r in self._requests if r.path.startswith(path_prefix)]
-
-    def _record(self, request: RecordedRequest) -> None:
-        with self._lock:
-            self._requests.append(request)
-            self._lock.notify_all()
-            for waiter in list(self._waiters):
-                seen = [r for r in self._requests if waiter.matches(r)]
-                if len(seen) >= waiter.count:
-                    self._waiters.remove(waiter)
-                    waiter.loop.call_soon_threadsafe(_resolve, waiter.future, seen)
+        return self._wait_for_sync(
+            lambda r: r.path.startswith(path_prefix),
+            count,
+            timeout,
+            describe=lambda: f"fewer than {count} requests to {path_prefix}",
+        )
 
     def _take_fault(self, path: str) -> _Fault | None:
         with self._lock:
@@ -792,11 +686,6 @@ class FakeStripe:
 
     def _get_charge(self, query: dict[str, str], charge_id: str) -> JsonObject:
         return _lookup(self._state.charges, charge_id, "charge")
-
-
-def _resolve(future: asyncio.Future[list[RecordedRequest]], value: list[RecordedRequest]) -> None:
-    if not future.done():
-        future.set_result(value)
 
 
 def _resolve_hold(future: asyncio.Future[None]) -> None:
