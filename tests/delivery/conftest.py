@@ -13,13 +13,9 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 from sqlalchemy import select, update
 
-from bot.app import create_app
-from bot.settings import Settings
-from bot.wiring import build_runtime, build_worker
 from recovery import decisions
 from recovery.billing import StripeBilling
 from recovery.config import RecoveryConfig
@@ -35,7 +31,7 @@ from tests.fakes.slack_server import FakeSlack
 from tests.fakes.smtp_server import ScriptedSmtpServer
 from tests.fakes.stripe_events import build_event
 from tests.fakes.stripe_server import DEFAULT_API_KEY, FakeStripe
-from tests.slack_flow.conftest import APPROVALS, FINANCE, FINANCE_2, SIGNING_SECRET, SlackHarness
+from tests.slack_flow.conftest import SlackHarness, wired_harness
 
 IN_3_DAYS = int(time.time()) + 3 * 86400
 CUSTOMER_EMAIL = "ana@example.com"
@@ -173,38 +169,15 @@ async def ssh(
     tmp_path: Path,
 ) -> AsyncIterator[SlackHarness]:
     """The Slack-wired app as in tests/slack_flow, but sending through the SMTP server."""
-    settings = Settings(
-        database_url=database_url,
-        environment="test",
-        stripe_api_key=DEFAULT_API_KEY,
-        stripe_api_base=stripe_api.base_url,
-        stripe_webhook_secret="whsec_test",
-        slack_bot_token="xoxb-test-token",
-        slack_signing_secret=SIGNING_SECRET,
-        slack_api_url=fake_slack.base_url,
-        slack_approvals_channel=APPROVALS,
-        slack_vip_channel="CVIP",
-        finance_approvers=[FINANCE, FINANCE_2],
-        account_managers=["UAM"],
-        llm_provider="template",
+    async with wired_harness(
+        database_url,
+        fake_slack,
+        stripe_api,
+        tmp_path,
         email_backend="smtp",
         smtp_host=smtp.host,
         smtp_port=smtp.port,
         smtp_tls="false",
         email_from="billing@acme.test",
-        company_name="Acme",
-    )
-    billing = StripeBilling.connect(
-        api_key=DEFAULT_API_KEY, api_base=stripe_api.base_url, max_network_retries=0
-    )
-    runtime = build_runtime(settings, billing=billing, configure_logs=False)
-    worker = build_worker(runtime)
-    worker.retry_policy = RetryPolicy(base_s=0, jitter=0)
-    runtime.extras["slack"].notifier.pacer.interval_s = 0.0
-    app = create_app(runtime)
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://dunbot.test"
-    ) as http:
-        yield SlackHarness(runtime, http, worker, fake_slack, stripe_api, tmp_path / "outbox")
-    await billing.aclose()
-    await runtime.db.dispose()
+    ) as harness:
+        yield harness

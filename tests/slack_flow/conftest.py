@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -147,30 +148,35 @@ def fake_stripe() -> Iterator[FakeStripe]:
         yield server
 
 
-@pytest.fixture
-async def sh(
-    database_url: str, fake_slack: FakeSlack, fake_stripe: FakeStripe, tmp_path: Path
+@asynccontextmanager
+async def wired_harness(
+    database_url: str,
+    slack: FakeSlack,
+    stripe: FakeStripe,
+    tmp_path: Path,
+    **mail_settings: Any,
 ) -> AsyncIterator[SlackHarness]:
+    """dunbot fully wired to the fakes (Bolt, worker, ASGI client); `mail_settings` are the
+    Settings fields of the email backend (e.g. `email_backend="file", email_outbox_dir=...`)."""
     settings = Settings(
         database_url=database_url,
         environment="test",
         stripe_api_key=DEFAULT_API_KEY,
-        stripe_api_base=fake_stripe.base_url,
+        stripe_api_base=stripe.base_url,
         stripe_webhook_secret="whsec_test",
         slack_bot_token="xoxb-test-token",
         slack_signing_secret=SIGNING_SECRET,
-        slack_api_url=fake_slack.base_url,
+        slack_api_url=slack.base_url,
         slack_approvals_channel=APPROVALS,
         slack_vip_channel=VIP,
         finance_approvers=[FINANCE, FINANCE_2],
         account_managers=[MANAGER],
         llm_provider="template",
-        email_backend="file",
-        email_outbox_dir=tmp_path / "outbox",
         company_name="Acme",
+        **mail_settings,
     )
     billing = StripeBilling.connect(
-        api_key=DEFAULT_API_KEY, api_base=fake_stripe.base_url, max_network_retries=0
+        api_key=DEFAULT_API_KEY, api_base=stripe.base_url, max_network_retries=0
     )
     runtime = build_runtime(settings, billing=billing, configure_logs=False)
     worker = build_worker(runtime)
@@ -180,9 +186,24 @@ async def sh(
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://dunbot.test"
     ) as http:
-        yield SlackHarness(runtime, http, worker, fake_slack, fake_stripe, tmp_path / "outbox")
+        yield SlackHarness(runtime, http, worker, slack, stripe, tmp_path / "outbox")
     await billing.aclose()
     await runtime.db.dispose()
+
+
+@pytest.fixture
+async def sh(
+    database_url: str, fake_slack: FakeSlack, fake_stripe: FakeStripe, tmp_path: Path
+) -> AsyncIterator[SlackHarness]:
+    async with wired_harness(
+        database_url,
+        fake_slack,
+        fake_stripe,
+        tmp_path,
+        email_backend="file",
+        email_outbox_dir=tmp_path / "outbox",
+    ) as harness:
+        yield harness
 
 
 def add_standard(
