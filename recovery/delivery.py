@@ -40,6 +40,35 @@ log = logging.getLogger("dunbot.delivery")
 SENDABLE = (OutboxStatus.APPROVED, OutboxStatus.RETRYING, OutboxStatus.WAITING)
 
 
+def render_case_email(
+    case: Case,
+    *,
+    subject: str,
+    body: str,
+    invoice: InvoiceSnapshot,
+    config: RecoveryConfig,
+    to_addr: str,
+    message_id: str,
+) -> OutgoingEmail:
+    """The customer email of a case: the draft's words framed with what the invoice still owes,
+    its due date and pay link, in the case's language, from the configured sender."""
+    return render_email(
+        body=body,
+        subject=subject,
+        customer_name=case.customer_name,
+        amount_due=invoice.amount_remaining,
+        currency=invoice.currency,
+        due_date=invoice.due_date,
+        pay_url=invoice.hosted_invoice_url,
+        locale=case.locale or "en",
+        company_name=config.company_name,
+        from_addr=config.email_from,
+        to_addr=to_addr,
+        reply_to=config.email_reply_to,
+        message_id=message_id,
+    )
+
+
 class DeliveryService:
     def __init__(
         self, *, db: Database, billing: Billing, mailer: Mailer, config: RecoveryConfig
@@ -125,19 +154,13 @@ class DeliveryService:
                 outbox.last_error = "no email address on the invoice or the customer"
                 await enqueue_notify(session, NotifyCall.SYNC_APPROVAL_CARD, draft_id=draft.id)
                 return "failed_no_address"
-            email = render_email(
-                body=draft.body,
+            email = render_case_email(
+                case,
                 subject=draft.subject,
-                customer_name=case.customer_name,
-                amount_due=invoice.amount_remaining,
-                currency=invoice.currency,
-                due_date=invoice.due_date,
-                pay_url=invoice.hosted_invoice_url,
-                locale=case.locale or "en",
-                company_name=self.config.company_name,
-                from_addr=self.config.email_from,
+                body=draft.body,
+                invoice=invoice,
+                config=self.config,
                 to_addr=to_addr,
-                reply_to=self.config.email_reply_to,
                 message_id=outbox.message_id,
             )
             outbox.status = OutboxStatus.SENDING

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 from recovery.cases import CaseEngine, FailureFacts, _refresh_case
 from recovery.config import RecoveryConfig
+from recovery.delivery import render_case_email
 from recovery.domain import DraftResult, OutgoingEmail, SegmentDecision
-from recovery.email_render import render_email
 from recovery.proposals import draft_request_for
 from recovery.protocols import Billing, Drafter
 from recovery.segmentation import decide_segment
@@ -55,19 +55,13 @@ async def preview_draft(
     to_addr = case.customer_email
     email = None
     if to_addr:
-        email = render_email(
-            body=draft.body,
+        email = render_case_email(
+            case,
             subject=draft.subject,
-            customer_name=case.customer_name,
-            amount_due=invoice.amount_remaining,
-            currency=invoice.currency,
-            due_date=invoice.due_date,
-            pay_url=invoice.hosted_invoice_url,
-            locale=case.locale or "en",
-            company_name=config.company_name,
-            from_addr=config.email_from,
+            body=draft.body,
+            invoice=invoice,
+            config=config,
             to_addr=to_addr,
-            reply_to=config.email_reply_to,
             message_id=f"<preview-{invoice.id}@dunbot>",
         )
     return Preview(decision=decision, draft=draft, email=email, note=note)
