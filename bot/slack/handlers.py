@@ -80,8 +80,23 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
                 session, channel=channel or _channel(body), user=_user(body), text=text
             )
 
-    def card(body: dict[str, Any], kind: CardKind) -> CardRef:
-        return CardRef.parse(body["actions"][0].get("value")).expect(kind)
+    async def clicked_card(
+        ack: AsyncAck, body: dict[str, Any], allowed: frozenset[str], refusal: str, kind: CardKind
+    ) -> tuple[str, CardRef] | None:
+        """Who clicked and the card (of `kind`) the button names; None once the click is refused
+        with an ephemeral reply and acked: the user is not `allowed`, or the value is no card."""
+        user = _user(body)
+        if user not in allowed:
+            await reply(body, refusal)
+            await ack()
+            return None
+        try:
+            return user, CardRef.parse(body["actions"][0].get("value")).expect(kind)
+        except MetadataError as error:
+            log.warning("bad button value", extra={"error": str(error)})
+            await reply(body, "This button is not one of dunbot's current cards.")
+            await ack()
+            return None
 
     def button(
         action_id: str,
@@ -93,18 +108,10 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
         """A button that decides at once: authorise, compare-and-set, ack, ephemeral outcome."""
 
         async def listener(ack: AsyncAck, body: dict[str, Any]) -> None:
-            user = _user(body)
-            if user not in allowed:
-                await reply(body, refusal)
-                await ack()
+            clicked = await clicked_card(ack, body, allowed, refusal, kind)
+            if clicked is None:
                 return
-            try:
-                ref = card(body, kind)
-            except MetadataError as error:
-                log.warning("bad button value", extra={"error": str(error)})
-                await reply(body, "This button is not one of dunbot's current cards.")
-                await ack()
-                return
+            user, ref = clicked
             async with db.transaction() as session:
                 outcome = await decide(session, ref, user)
                 await enqueue_ephemeral(
@@ -174,17 +181,10 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
         """A button that opens a modal (views.open must use the trigger id within 3 s)."""
 
         async def listener(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
-            user = _user(body)
-            if user not in allowed:
-                await reply(body, refusal)
-                await ack()
+            clicked = await clicked_card(ack, body, allowed, refusal, kind)
+            if clicked is None:
                 return
-            try:
-                ref = card(body, kind)
-            except MetadataError:
-                await reply(body, "This button is not one of dunbot's current cards.")
-                await ack()
-                return
+            _, ref = clicked
             async with db.sessions() as session:
                 view = (
                     await approval_view(session, ref.id)
