@@ -24,16 +24,15 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
-import os
 import secrets
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Literal
 
 from aiohttp import web
 
+from tests.fakes.fixtures import load_json_fixture
 from tests.fakes.threaded_http import ThreadedAiohttpServer
 
 JsonObject = dict[str, Any]
@@ -45,21 +44,9 @@ GOOD_BODY = (
 )
 
 
-def fixtures_dir() -> Path:
-    """`$DUNBOT_FIXTURES_DIR/llm`, else `tests/fixtures/llm`, else `../shared/fixtures/llm`."""
-    override = os.environ.get("DUNBOT_FIXTURES_DIR")
-    if override:
-        return Path(override) / "llm"
-    repo_copy = Path(__file__).resolve().parents[1] / "fixtures" / "llm"
-    if repo_copy.is_dir():
-        return repo_copy
-    return Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "llm"
-
-
 def load_fixture(name: str) -> JsonObject:
     """One fixture by file stem, e.g. `openai_chat_completion` or `anthropic_message`."""
-    data: JsonObject = json.loads((fixtures_dir() / f"{name}.json").read_text("utf-8"))
-    return data
+    return load_json_fixture("llm", name)
 
 
 @dataclass(frozen=True)

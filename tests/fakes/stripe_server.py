@@ -24,18 +24,16 @@ from __future__ import annotations
 import asyncio
 import copy
 import itertools
-import json
-import os
 import re
 import secrets
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
+from tests.fakes.fixtures import load_json_fixture
 from tests.fakes.threaded_http import ThreadedAiohttpServer
 
 JsonObject = dict[str, Any]
@@ -46,26 +44,9 @@ _MAX_LIMIT = 100
 _DEFAULT_LIMIT = 10
 
 
-def fixtures_dir() -> Path:
-    """Directory holding the Stripe fixture JSON files.
-
-    `$DUNBOT_FIXTURES_DIR/stripe` when set, else the repository's copy in
-    `tests/fixtures/stripe`, else the shared set next to the repository (`../shared/fixtures`).
-    """
-    override = os.environ.get("DUNBOT_FIXTURES_DIR")
-    if override:
-        return Path(override) / "stripe"
-    repo_copy = Path(__file__).resolve().parents[1] / "fixtures" / "stripe"
-    if repo_copy.is_dir():
-        return repo_copy
-    return Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "stripe"
-
-
 def load_fixture(name: str) -> JsonObject:
     """Load one fixture by file stem, e.g. `invoice` or `event_invoice.payment_failed`."""
-    path = fixtures_dir() / f"{name}.json"
-    data: JsonObject = json.loads(path.read_text(encoding="utf-8"))
-    return data
+    return load_json_fixture("stripe", name)
 
 
 def _random_id(prefix: str) -> str:
