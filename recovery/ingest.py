@@ -43,8 +43,11 @@ async def record_event(session: AsyncSession, event: dict[str, Any]) -> bool:
     return is_new
 
 
-def ingest_item(event: dict[str, Any]) -> IngestItem:
-    """The rows a verified event becomes, for the batched writer (same rows as record_event)."""
+def ingest_item(event: dict[str, Any], payload_json: str | None = None) -> IngestItem:
+    """The rows a verified event becomes, for the batched writer (same rows as record_event).
+
+    `payload_json`: the event's JSON text as delivered, stored instead of re-serialising it.
+    """
     return IngestItem(
         event_id=event["id"],
         event_type=event["type"],
@@ -55,4 +58,5 @@ def ingest_item(event: dict[str, Any]) -> IngestItem:
         job_payload={"event_id": event["id"]},
         job_dedupe_key=f"stripe_event:{event['id']}",
         job_serial_key=serial_key_for(event),
+        payload_json=payload_json,
     )

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -26,6 +26,9 @@ class Database:
     def __init__(self, url: str, *, echo: bool = False) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
+        database = make_url(url).database if self.is_sqlite else None
+        # The SQLite file, for code that opens its own sqlite3 connection (not in-memory).
+        self.sqlite_path = database if database and database != ":memory:" else None
         kwargs: dict[str, Any] = {"echo": echo}
         if self.is_sqlite:
             kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
@@ -50,8 +53,12 @@ class Database:
 
     def _after_commit(self, session: Session) -> None:
         if session.info.pop(JOBS_ENQUEUED_FLAG, False):
-            for callback in self._commit_listeners:
-                callback()
+            self.notify_jobs_committed()
+
+    def notify_jobs_committed(self) -> None:
+        """Run the `on_jobs_committed` callbacks (for commits made outside `transaction()`)."""
+        for callback in self._commit_listeners:
+            callback()
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
@@ -62,14 +69,15 @@ class Database:
         process queue first on an asyncio lock (FIFO, no busy-handler sleeps). Do not open a
         transaction inside another: on SQLite the inner one waits for the outer and fails.
         """
-        async with self._sqlite_write_turn():
+        async with self.write_turn():
             async with self.sessions() as session:
                 async with session.begin():
                     yield session
 
     @asynccontextmanager
-    async def _sqlite_write_turn(self) -> AsyncIterator[None]:
-        """This process's turn to write (SQLite only), within the busy timeout."""
+    async def write_turn(self) -> AsyncIterator[None]:
+        """This process's turn to write (SQLite only; a no-op on PostgreSQL), within the busy
+        timeout. Writing to SQLite outside `transaction()` (another connection) takes it too."""
         if self._sqlite_writer is None:
             yield
             return
@@ -96,15 +104,20 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        # Let SQLAlchemy emit BEGIN itself (pysqlite's implicit transactions are off).
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.close()
+        prepare_sqlite_connection(dbapi_connection)
 
     @event.listens_for(sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def prepare_sqlite_connection(dbapi_connection: Any) -> None:
+    """The settings of every dunbot SQLite connection (SQLAlchemy's, or a plain sqlite3 one)."""
+    # The caller emits BEGIN itself (pysqlite's implicit transactions are off).
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()

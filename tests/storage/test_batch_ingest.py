@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import re
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
-from recovery.ingest import ingest_item
+from recovery.ingest import ingest_item, record_event
 from storage.batch_ingest import BatchIngestWriter
 from storage.db import Database
 from storage.models import Job, StripeEventRow
-from storage.queue import enqueue
+from storage.queue import claim, enqueue
 from tests.fakes.stripe_events import build_event
 from tests.fakes.stripe_server import load_fixture
 
@@ -39,7 +42,7 @@ async def test_a_burst_is_stored_with_one_job_per_new_event(db: Database) -> Non
     assert await counts(db) == (40, 40)
 
 
-async def test_a_conflict_from_another_writer_falls_back_to_one_by_one(db: Database) -> None:
+async def test_a_job_already_enqueued_by_another_writer_is_not_duplicated(db: Database) -> None:
     # Another process enqueued the job of evt_race after our batch looked for known events.
     async with db.transaction() as session:
         await enqueue(
@@ -55,3 +58,90 @@ async def test_a_conflict_from_another_writer_falls_back_to_one_by_one(db: Datab
     await writer.close()
     assert results == [True, True]
     assert await counts(db) == (2, 2)  # no duplicate job for evt_race, evt_ok got its job
+
+
+def delivered(event_id: str) -> tuple[dict, str]:
+    """An event and its body as Stripe formats it (indented, non-ASCII characters as is)."""
+    payload = event(event_id)
+    payload["data"]["object"]["id"] = f"in_{event_id}"  # jobs of one invoice run one at a time
+    payload["data"]["object"]["customer_name"] = 'Zoë Müller — 山田 \\ "quoted"'
+    return payload, json.dumps(payload, indent=2, ensure_ascii=False)
+
+
+async def test_batch_rows_are_the_rows_the_orm_writes(db: Database, backend: str) -> None:
+    # One event through the ORM (record_event), one through the batch writer, which on SQLite
+    # is a plain sqlite3 connection storing the delivered JSON text as the payload.
+    orm_event, _ = delivered("evt_orm")
+    batch_event, body = delivered("evt_batch")
+    async with db.transaction() as session:
+        assert await record_event(session, orm_event) is True
+    writer = BatchIngestWriter(db)
+    assert await writer.submit(ingest_item(batch_event, payload_json=body)) is True
+    await writer.close()
+
+    async with db.sessions() as session:
+        events = {row.id: row for row in await session.scalars(select(StripeEventRow))}
+        jobs = {job.payload["event_id"]: job for job in await session.scalars(select(Job))}
+    assert events["evt_batch"].payload == batch_event
+    now = datetime.now(UTC)
+    for event_id, source in (("evt_orm", orm_event), ("evt_batch", batch_event)):
+        row, job = events[event_id], jobs[event_id]
+        assert (row.type, row.object_id, row.stripe_created, row.payload) == (
+            source["type"],
+            source["data"]["object"]["id"],
+            source["created"],
+            source,
+        )
+        assert row.result is None and row.processed_at is None
+        assert now - timedelta(seconds=30) < row.received_at <= now
+        assert (job.kind, job.status, job.attempts, job.max_attempts) == (
+            "process_stripe_event",
+            "queued",
+            0,
+            8,
+        )
+        assert job.dedupe_key == f"stripe_event:{event_id}"
+        assert job.serial_key == f"invoice:{source['data']['object']['id']}"
+        assert now - timedelta(seconds=30) < job.run_at <= now and job.created_at == job.run_at
+        assert job.lease_expires_at is job.locked_by is job.started_at is job.finished_at is None
+
+    if backend == "sqlite":  # the stored text itself: same formats as the ORM's
+        async with db.sessions() as session:
+            stored = {
+                r.id: r
+                for r in await session.execute(
+                    text(
+                        "SELECT e.id, e.payload, e.received_at, j.run_at, j.created_at, "
+                        "j.payload AS job_payload, typeof(e.stripe_created) AS created_type "
+                        "FROM stripe_events e JOIN jobs j ON j.dedupe_key = 'stripe_event:' || e.id"
+                    )
+                )
+            }
+        timestamp = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}$")
+        for r in stored.values():
+            assert all(timestamp.match(t) for t in (r.received_at, r.run_at, r.created_at))
+            assert r.job_payload == json.dumps({"event_id": r.id}) and r.created_type == "integer"
+        assert stored["evt_batch"].payload == body  # the delivery's text, not re-serialised
+
+    claimed = [await claim(db, worker_id="w", lease_s=30) for _ in range(2)]
+    assert {job.payload["event_id"] for job in claimed if job} == {"evt_orm", "evt_batch"}
+
+
+async def test_a_batch_wakes_the_in_process_worker_after_its_commit(db: Database) -> None:
+    wake_ups = []
+    db.on_jobs_committed(lambda: wake_ups.append("job committed"))
+    writer = BatchIngestWriter(db)
+    assert await writer.submit(ingest_item(event("evt_wake"))) is True
+    assert len(wake_ups) == 1
+    assert await writer.submit(ingest_item(event("evt_wake"))) is False  # nothing enqueued
+    assert len(wake_ups) == 1
+    await writer.close()
+
+
+async def test_a_closed_writer_can_write_again(db: Database) -> None:
+    writer = BatchIngestWriter(db)
+    assert await writer.submit(ingest_item(event("evt_a"))) is True
+    await writer.close()
+    assert await writer.submit(ingest_item(event("evt_b"))) is True
+    await writer.close()
+    assert await counts(db) == (2, 2)
