@@ -21,17 +21,22 @@ class WebhookRejected(Exception):
     """The request is not a valid, fresh Stripe event."""
 
 
+def decode_body(body: bytes) -> str:
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise WebhookRejected("body is not UTF-8") from None
+
+
 def verify_and_parse(
-    body: bytes, signature: str | None, secret: str, tolerance_s: int
+    body: str, signature: str | None, secret: str, tolerance_s: int
 ) -> dict[str, Any]:
-    """Stripe's own signature check on the raw body, then a minimal shape check."""
+    """Stripe's own signature check on the raw body (decoded), then a minimal shape check."""
     if not signature:
         raise WebhookRejected("missing Stripe-Signature header")
     try:
-        stripe.WebhookSignature.verify_header(
-            body.decode("utf-8"), signature, secret, tolerance=tolerance_s
-        )
-    except (stripe.SignatureVerificationError, UnicodeDecodeError) as error:
+        stripe.WebhookSignature.verify_header(body, signature, secret, tolerance=tolerance_s)
+    except stripe.SignatureVerificationError as error:
         raise WebhookRejected(f"signature verification failed: {error}") from None
     try:
         event = json.loads(body)
@@ -47,14 +52,18 @@ def verify_and_parse(
     return event
 
 
+_STORED = b'{"received":true,"duplicate":false}'
+_DUPLICATE = b'{"received":true,"duplicate":true}'
+
+
 @router.post("/stripe/webhook")
 async def stripe_webhook(request: Request) -> Response:
     runtime: Runtime = request.app.state.runtime
     secret = runtime.settings.stripe_webhook_secret
     if secret is None:
         return JSONResponse({"error": "STRIPE_WEBHOOK_SECRET is not configured"}, status_code=503)
-    body = await request.body()
     try:
+        body = decode_body(await request.body())
         event = verify_and_parse(
             body,
             request.headers.get("stripe-signature"),
@@ -66,7 +75,8 @@ async def stripe_webhook(request: Request) -> Response:
         log.info("stripe webhook rejected", extra={"reason": str(rejection)})
         return JSONResponse({"error": str(rejection)}, status_code=400)
 
-    is_new = await runtime.ingest.submit(ingest_item(event))
+    # The payload is stored as the delivered text: the signed bytes, no re-serialisation.
+    is_new = await runtime.ingest.submit(ingest_item(event, payload_json=body))
     result = "stored" if is_new else "duplicate"
     runtime.metrics.webhook_events.labels(type=event["type"], result=result).inc()
-    return JSONResponse({"received": True, "duplicate": not is_new})
+    return Response(_STORED if is_new else _DUPLICATE, media_type="application/json")

@@ -71,6 +71,29 @@ async def test_five_concurrent_duplicates_store_one_event_and_job(
     assert await counts(db) == (1, 1)
 
 
+async def test_the_payload_reads_back_as_delivered(client: httpx.AsyncClient, db: Database) -> None:
+    # Stripe indents its bodies and sends non-ASCII characters as UTF-8; the stored payload
+    # (on SQLite the delivered text itself) reads back as the same event.
+    event = failed_event("evt_utf8")
+    event["data"]["object"]["customer_name"] = "Zoë Müller — 山田"
+    body = json.dumps(event, indent=2, ensure_ascii=False).encode()
+    response = await post(client, body, sign_payload(body, WEBHOOK_SECRET))
+    assert response.status_code == 200 and response.json() == {
+        "received": True,
+        "duplicate": False,
+    }
+    async with db.sessions() as session:
+        stored = await session.get(StripeEventRow, "evt_utf8")
+    assert stored is not None and stored.payload == event
+
+
+async def test_a_body_that_is_not_utf8_is_rejected(client: httpx.AsyncClient, db: Database) -> None:
+    body = b'{"id": "evt_latin1", "note": "Zo\xeb"}'
+    response = await post(client, body, sign_payload(body, WEBHOOK_SECRET))
+    assert response.status_code == 400 and "UTF-8" in response.json()["error"]
+    assert await counts(db) == (0, 0)
+
+
 async def test_tampered_body_is_rejected_and_nothing_stored(
     client: httpx.AsyncClient, db: Database
 ) -> None:
