@@ -87,6 +87,10 @@ def serve(name: str, database_url: str | None) -> None:
     import uvicorn
 
     app = bare_app() if name == "bare" else dunbot_app(database_url or "")
+    if name == "dunbot":
+        from bot.app import freeze_startup_heap
+
+        freeze_startup_heap()  # as `dunbot serve` does
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))

