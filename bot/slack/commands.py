@@ -33,9 +33,12 @@ NEEDS_LOOKUP = "needs_lookup"
 
 
 async def local_customer_id(session: AsyncSession, ref: Ref) -> str | None:
-    """Resolve a customer reference from what we already know (id, or email seen before)."""
+    """Resolve a customer reference from what we already know (None: ask Stripe)."""
     if ref.kind is RefKind.CUSTOMER_ID:
-        return ref.value
+        known = await session.get(CustomerRow, ref.value) or await session.scalar(
+            select(Case.id).where(Case.customer_id == ref.value).limit(1)
+        )
+        return ref.value if known is not None else None
     if ref.kind is RefKind.EMAIL:
         row = await session.scalar(
             select(CustomerRow).where(CustomerRow.email == ref.value).limit(1)

@@ -54,9 +54,18 @@ def slack_job_handlers(
     """Handlers for the Slack-side jobs, for storage.worker.Worker."""
     from bot.slack.blocks import home_tab
     from bot.slack.cards import home_view
-    from bot.slack.command_parser import CommandError, Pause, Resume, Status, parse_command
+    from bot.slack.command_parser import (
+        CommandError,
+        Pause,
+        Ref,
+        RefKind,
+        Resume,
+        Status,
+        parse_command,
+    )
     from bot.slack.commands import NEEDS_LOOKUP, run_command
     from recovery.cases import upsert_customer
+    from recovery.protocols import NotFoundError
     from storage.models import utcnow
     from storage.queue import ClaimedJob
 
@@ -75,6 +84,16 @@ def slack_job_handlers(
             )
         await notifier._call(client.views_publish(user_id=user, view=home_tab(view)))
 
+    async def _look_up(ref: Ref) -> Any:
+        """The customer in Stripe by id or email; None when Stripe has no such customer."""
+        if ref.kind is RefKind.EMAIL:
+            return await billing.find_customer_by_email(ref.value)
+        try:
+            customer = await billing.get_customer(ref.value)
+        except NotFoundError:
+            return None
+        return None if customer.deleted else customer
+
     async def command(job: ClaimedJob) -> None:
         p = job.payload
         try:
@@ -87,7 +106,7 @@ def slack_job_handlers(
                 if isinstance(parsed, Status)
                 else (parsed.customer if isinstance(parsed, Pause | Resume) else None)
             )
-            found = await billing.find_customer_by_email(ref.value) if ref else None
+            found = await _look_up(ref) if ref else None
             async with db.transaction() as session:
                 if found is None:
                     answer = f"No customer with `{ref.value if ref else ''}` in Stripe."

@@ -257,6 +257,20 @@ async def test_dunning_command_pause_status_and_garbage(sh: SlackHarness) -> Non
     assert "Looking that customer up" in unknown.text
     await sh.worker.run_until_idle()
     assert "No customer" in sh.slack.ephemerals[-1]["text"]
+    typo = await sh.command("pause cus_doesnotexist for 2w", FINANCE)
+    assert "Looking that customer up" in typo.text
+    await sh.worker.run_until_idle()
+    assert "No customer with `cus_doesnotexist`" in sh.slack.ephemerals[-1]["text"]
+    async with sh.runtime.db.sessions() as session:
+        assert await session.get(Pause, "cus_doesnotexist") is None
+    sh.stripe.add_customer(id="cus_new", email="new@example.com", name="New Co")
+    known_in_stripe = await sh.command("pause cus_new for 2w card swap", FINANCE)
+    assert "Looking that customer up" in known_in_stripe.text
+    await sh.worker.run_until_idle()
+    assert "Dunning paused for `cus_new`" in sh.slack.ephemerals[-1]["text"]
+    async with sh.runtime.db.sessions() as session:
+        pause = await session.get(Pause, "cus_new")
+    assert pause is not None and pause.reason == "card swap"
 
 
 async def test_bad_or_stale_signature_is_401(sh: SlackHarness) -> None:
