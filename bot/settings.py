@@ -83,7 +83,6 @@ class Settings(BaseSettings):
     dashboard_token: SecretStr | None = None
 
     job_lease_s: float = 30.0
-    job_max_attempts: int = 8
     worker_poll_s: float = 0.5
 
     @field_validator("finance_approvers", "account_managers", mode="before")
@@ -93,6 +92,12 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @field_validator("vip_ltv_thresholds")
+    @classmethod
+    def _lowercase_currencies(cls, value: dict[str, int]) -> dict[str, int]:
+        """Stripe's currency codes are lower case; accept `EUR = …` in dunbot.toml too."""
+        return {currency.lower(): amount for currency, amount in value.items()}
 
     @field_validator("vip_claim_sla", mode="before")
     @classmethod
