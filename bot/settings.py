@@ -137,10 +137,6 @@ class Settings(BaseSettings):
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 
-    def ltv_threshold_for(self, currency: str) -> int:
-        """VIP LTV threshold in minor units for a currency (per-currency map, else default)."""
-        return self.vip_ltv_thresholds.get(currency.lower(), self.vip_ltv_threshold)
-
     @classmethod
     def settings_customise_sources(
         cls,

@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 from bot.settings import Settings
+from bot.wiring import recovery_config
+from recovery.cases import CaseEngine
 from tests.conftest import REPO_ROOT
 
 
@@ -35,8 +37,9 @@ def test_toml_holds_per_currency_thresholds_and_the_environment_wins(
     settings = Settings()
     assert settings.company_name == "From Env"
     assert settings.vip_ltv_threshold == 100
-    assert settings.ltv_threshold_for("EUR") == 450000
-    assert settings.ltv_threshold_for("jpy") == 750000 and settings.ltv_threshold_for("usd") == 100
+    thresholds = CaseEngine(db=None, billing=None, config=recovery_config(settings)).thresholds  # type: ignore[arg-type]
+    assert thresholds.ltv_threshold("eur") == 450000
+    assert thresholds.ltv_threshold("jpy") == 750000 and thresholds.ltv_threshold("usd") == 100
     assert settings.finance_approvers == ["U1", "U2"]
     assert settings.vip_claim_sla == 5400
     assert settings.database_url == "postgresql+asyncpg://u:p@db/dunbot"
