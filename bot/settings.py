@@ -133,10 +133,6 @@ class Settings(BaseSettings):
                 return driver + value[len(plain) :]
         return value
 
-    @property
-    def is_sqlite(self) -> bool:
-        return self.database_url.startswith("sqlite")
-
     @classmethod
     def settings_customise_sources(
         cls,
