@@ -9,13 +9,26 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import FastAPI
+from starlette.types import Receive, Scope, Send
 
 from bot.routes import dashboard, health, stripe_webhook
 from bot.runtime import Runtime
 from storage.worker import Worker
 
 
-def create_app(runtime: Runtime, *, worker: Worker | None = None) -> FastAPI:
+class DunbotApp(FastAPI):
+    """FastAPI, with POST /stripe/webhook answered before any of FastAPI's per-request work."""
+
+    webhook: stripe_webhook.WebhookEndpoint | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.webhook is not None and self.webhook.matches(scope):
+            await self.webhook(scope, receive, send)
+        else:
+            await super().__call__(scope, receive, send)
+
+
+def create_app(runtime: Runtime, *, worker: Worker | None = None) -> DunbotApp:
     """Build the web app. With a `worker`, it runs in-process for the app's lifetime."""
 
     @contextlib.asynccontextmanager
@@ -34,9 +47,10 @@ def create_app(runtime: Runtime, *, worker: Worker | None = None) -> FastAPI:
             await runtime.ingest.close()
             await runtime.db.dispose()
 
-    app = FastAPI(title="dunbot", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app = DunbotApp(title="dunbot", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.runtime = runtime
-    app.include_router(stripe_webhook.router)  # first: the hot route is matched first
+    app.webhook = stripe_webhook.WebhookEndpoint(runtime)
+    app.include_router(stripe_webhook.router)  # the routed form, for other methods' 405
     app.include_router(health.router)
     app.include_router(dashboard.router)
     slack = runtime.extras.get("slack")

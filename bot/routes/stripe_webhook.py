@@ -6,9 +6,11 @@ import json
 import logging
 from typing import Any
 
-import stripe
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import JSONResponse
+from starlette.types import Receive, Scope, Send
+
+# Bound once: `stripe.X` resolves through the package's lazy __getattr__ on every access.
+from stripe import SignatureVerificationError, WebhookSignature
 
 from bot.runtime import Runtime
 from recovery.ingest import ingest_item
@@ -35,8 +37,8 @@ def verify_and_parse(
     if not signature:
         raise WebhookRejected("missing Stripe-Signature header")
     try:
-        stripe.WebhookSignature.verify_header(body, signature, secret, tolerance=tolerance_s)
-    except stripe.SignatureVerificationError as error:
+        WebhookSignature.verify_header(body, signature, secret, tolerance=tolerance_s)
+    except SignatureVerificationError as error:
         raise WebhookRejected(f"signature verification failed: {error}") from None
     try:
         event = json.loads(body)
@@ -54,29 +56,75 @@ def verify_and_parse(
 
 _STORED = b'{"received":true,"duplicate":false}'
 _DUPLICATE = b'{"received":true,"duplicate":true}'
+_NO_SECRET = (503, b'{"error":"STRIPE_WEBHOOK_SECRET is not configured"}')
+PATH = "/stripe/webhook"
 
 
-@router.post("/stripe/webhook")
-async def stripe_webhook(request: Request) -> Response:
-    runtime: Runtime = request.app.state.runtime
+async def handle_delivery(runtime: Runtime, raw: bytes, signature: str | None) -> tuple[int, bytes]:
+    """One delivery, start to finish: the status code and JSON body to answer with."""
     secret = runtime.settings.stripe_webhook_secret
     if secret is None:
-        return JSONResponse({"error": "STRIPE_WEBHOOK_SECRET is not configured"}, status_code=503)
+        return _NO_SECRET
     try:
-        body = decode_body(await request.body())
+        body = decode_body(raw)
         event = verify_and_parse(
-            body,
-            request.headers.get("stripe-signature"),
-            secret.get_secret_value(),
-            runtime.settings.stripe_webhook_tolerance_s,
+            body, signature, secret.get_secret_value(), runtime.settings.stripe_webhook_tolerance_s
         )
     except WebhookRejected as rejection:
         runtime.metrics.webhook_events.labels(type="unknown", result="rejected").inc()
         log.info("stripe webhook rejected", extra={"reason": str(rejection)})
-        return JSONResponse({"error": str(rejection)}, status_code=400)
+        # As JSONResponse renders it.
+        error = json.dumps({"error": str(rejection)}, ensure_ascii=False, separators=(",", ":"))
+        return 400, error.encode()
 
     # The payload is stored as the delivered text: the signed bytes, no re-serialisation.
     is_new = await runtime.ingest.submit(ingest_item(event, payload_json=body))
     result = "stored" if is_new else "duplicate"
     runtime.metrics.webhook_events.labels(type=event["type"], result=result).inc()
-    return Response(_STORED if is_new else _DUPLICATE, media_type="application/json")
+    return 200, _STORED if is_new else _DUPLICATE
+
+
+@router.post(PATH)
+async def stripe_webhook(request: Request) -> Response:
+    """The routed form. `create_app` answers POSTs before routing (`WebhookEndpoint`, below)."""
+    status, content = await handle_delivery(
+        request.app.state.runtime, await request.body(), request.headers.get("stripe-signature")
+    )
+    return Response(content, status_code=status, media_type="application/json")
+
+
+class WebhookEndpoint:
+    """POST /stripe/webhook as a bare ASGI endpoint, ahead of FastAPI (see `bot.app`).
+
+    Skips FastAPI's per-request machinery (routing, request object, dependencies, middleware)
+    on the hot path; the answers are the route's own (`handle_delivery`), byte for byte.
+    """
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+
+    @staticmethod
+    def matches(scope: Scope) -> bool:
+        return scope["type"] == "http" and scope["path"] == PATH and scope["method"] == "POST"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        chunks = []
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return  # the client went away before sending its body: nobody to answer
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        signature = None
+        for name, value in scope["headers"]:
+            if name == b"stripe-signature":
+                signature = value.decode("latin-1")
+                break
+        status, content = await handle_delivery(self.runtime, b"".join(chunks), signature)
+        headers = [(b"content-length", str(len(content)).encode()), _JSON_CONTENT_TYPE]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": content})
+
+
+_JSON_CONTENT_TYPE = (b"content-type", b"application/json")

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
+from collections.abc import AsyncIterator
 
 import httpx
 from sqlalchemy import func, select
 
+from bot.app import create_app
+from bot.routes.stripe_webhook import WebhookEndpoint
+from bot.runtime import Runtime
+from bot.settings import Settings
 from storage.db import Database
 from storage.models import Job, StripeEventRow
 from tests.fakes.stripe_events import build_event, sign_payload
@@ -27,6 +33,13 @@ async def post(client: httpx.AsyncClient, body: bytes, signature: str | None) ->
     if signature is not None:
         headers["stripe-signature"] = signature
     return await client.post("/stripe/webhook", content=body, headers=headers)
+
+
+@contextlib.asynccontextmanager
+async def asgi_client(app: object) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
+    async with httpx.AsyncClient(transport=transport, base_url="http://dunbot.test") as http:
+        yield http
 
 
 async def counts(db: Database) -> tuple[int, int]:
@@ -162,3 +175,80 @@ async def test_healthz_and_metrics(client: httpx.AsyncClient) -> None:
     )
     assert 'dunbot_stripe_events_total{result="rejected",type="unknown"} 1.0' in metrics
     assert "dunbot_queue_depth 1.0" in metrics
+
+
+async def test_without_a_secret_deliveries_are_refused_with_503(
+    settings: Settings, db: Database
+) -> None:
+    app = create_app(
+        Runtime(settings=settings.model_copy(update={"stripe_webhook_secret": None}), db=db)
+    )
+    body = json.dumps(failed_event()).encode()
+    async with asgi_client(app) as http:
+        response = await post(http, body, sign_payload(body, WEBHOOK_SECRET))
+    assert response.status_code == 503
+    assert response.json() == {"error": "STRIPE_WEBHOOK_SECRET is not configured"}
+    assert await counts(db) == (0, 0)
+
+
+async def test_the_routed_form_answers_exactly_as_the_endpoint(
+    settings: Settings, db: Database
+) -> None:
+    # POSTs are answered by `WebhookEndpoint` ahead of FastAPI; the FastAPI route (used when it
+    # is not installed) must give the same answers, headers included.
+    fast = create_app(Runtime(settings=settings, db=db))
+    routed = create_app(Runtime(settings=settings, db=db))
+    routed.webhook = None
+    answers = []
+    for name, app in (("fast", fast), ("routed", routed)):
+        body = json.dumps(failed_event(f"evt_{name}")).encode()
+        deliveries = [
+            (body, sign_payload(body, WEBHOOK_SECRET)),  # new
+            (body, sign_payload(body, WEBHOOK_SECRET)),  # duplicate
+            (body, "t=1,v1=bad"),  # bad signature
+            (b"\xff", sign_payload(b"\xff", WEBHOOK_SECRET)),  # not UTF-8
+            (body, None),  # no signature
+        ]
+        async with asgi_client(app) as http:
+            answers.append([await post(http, body, sig) for body, sig in deliveries])
+    for a, b in zip(*answers, strict=True):
+        assert (a.status_code, a.content) == (b.status_code, b.content)
+        assert a.headers["content-type"] == b.headers["content-type"] == "application/json"
+        assert a.headers["content-length"] == b.headers["content-length"]
+    assert [a.status_code for a in answers[0]] == [200, 200, 400, 400, 400]
+    assert [a.json().get("duplicate") for a in answers[0][:2]] == [False, True]
+
+
+async def test_a_body_in_several_chunks_is_read_whole(settings: Settings, db: Database) -> None:
+    endpoint = WebhookEndpoint(Runtime(settings=settings, db=db))
+    body = json.dumps(failed_event("evt_chunked")).encode()
+    chunks = [body[:100], body[100:2000], body[2000:]]
+    messages = [
+        {"type": "http.request", "body": chunk, "more_body": n < len(chunks) - 1}
+        for n, chunk in enumerate(chunks)
+    ]
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        return messages.pop(0)
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    signature = sign_payload(body, WEBHOOK_SECRET).encode()
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/stripe/webhook",
+        "headers": [(b"stripe-signature", signature)],
+    }
+    await endpoint(scope, receive, send)
+    assert sent[0]["status"] == 200 and sent[1]["body"] == b'{"received":true,"duplicate":false}'
+    assert await counts(db) == (1, 1)
+
+
+async def test_other_methods_and_paths_still_go_through_fastapi(
+    client: httpx.AsyncClient,
+) -> None:
+    assert (await client.get("/stripe/webhook")).status_code == 405
+    assert (await client.post("/stripe/webhooks", content=b"{}")).status_code == 404
