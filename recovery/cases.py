@@ -225,7 +225,8 @@ class CaseEngine:
             if case.status != CaseStatus.ESCALATED:
                 case.status = CaseStatus.ESCALATED
                 note = (
-                    f"{case.emails_sent} emails sent for this invoice (the maximum); "
+                    f"{case.emails_sent} email{'' if case.emails_sent == 1 else 's'} sent for "
+                    "this invoice (the maximum); "
                     "it failed again. Please follow up personally."
                 )
                 await audit.record(
