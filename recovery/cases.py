@@ -144,7 +144,7 @@ class CaseEngine:
                 amount_remaining=invoice.amount_remaining,
             )
             session.add(case)
-        _refresh_case(case, facts, decision)
+        refresh_case(case, facts, decision)
         await session.flush()
         if is_new:
             await audit.record(
@@ -306,7 +306,7 @@ class CaseEngine:
         return await self.on_payment_failed(case.invoice_id, actor=actor)
 
 
-def _refresh_case(case: Case, facts: FailureFacts, decision: SegmentDecision) -> None:
+def refresh_case(case: Case, facts: FailureFacts, decision: SegmentDecision) -> None:
     invoice, customer, decline = facts.invoice, facts.customer, facts.decline
     case.invoice_number = invoice.number
     case.currency = invoice.currency

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from recovery.cases import CaseEngine, FailureFacts, _refresh_case
+from recovery.cases import CaseEngine, FailureFacts, refresh_case
 from recovery.config import RecoveryConfig
 from recovery.delivery import render_case_email
 from recovery.domain import DraftResult, OutgoingEmail, SegmentDecision
@@ -45,7 +45,7 @@ async def preview_draft(
         amount_remaining=invoice.amount_remaining,
         attempt_count=0,
     )
-    _refresh_case(case, facts, decision)
+    refresh_case(case, facts, decision)
     draft = await drafter.draft(draft_request_for(case, config))
     note = None
     if not invoice.is_collectible:
