@@ -26,7 +26,7 @@ from recovery.jobkinds import CASE_WORK_KINDS, JobKind, invoice_serial_key
 from recovery.notify import NotifyCall, enqueue_notify
 from recovery.pauses import active_pause
 from recovery.protocols import Billing
-from recovery.segmentation import VipThresholds, decide_segment
+from recovery.segmentation import decide_segment
 from storage.db import Database
 from storage.models import (
     OPEN_CASE_STATUSES,
@@ -76,11 +76,7 @@ class CaseEngine:
         self.db = db
         self.billing = billing
         self.config = config
-        self.thresholds = VipThresholds(
-            default_ltv=config.vip_ltv_threshold,
-            ltv_by_currency=dict(config.vip_ltv_thresholds),
-            invoice_amount=config.vip_invoice_threshold,
-        )
+        self.thresholds = config.vip_thresholds
 
     async def on_payment_failed(self, invoice_id: str, *, actor: str) -> str:
         """A failed payment (or a re-evaluation): act on what Stripe says now."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from recovery.segmentation import VipThresholds
+
 
 @dataclass(frozen=True, slots=True)
 class RecoveryConfig:
@@ -20,3 +22,12 @@ class RecoveryConfig:
     email_from: str = "billing@example.com"
     email_reply_to: str | None = None
     pause_recheck_s: float = 60.0
+
+    @property
+    def vip_thresholds(self) -> VipThresholds:
+        """The segmentation thresholds these settings describe."""
+        return VipThresholds(
+            default_ltv=self.vip_ltv_threshold,
+            ltv_by_currency=dict(self.vip_ltv_thresholds),
+            invoice_amount=self.vip_invoice_threshold,
+        )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from recovery.cases import CaseEngine, FailureFacts, refresh_case
+from recovery.cases import FailureFacts, refresh_case
 from recovery.config import RecoveryConfig
 from recovery.delivery import render_case_email
 from recovery.domain import DraftResult, OutgoingEmail, SegmentDecision
@@ -33,9 +33,8 @@ async def preview_draft(
     facts = FailureFacts(
         invoice=invoice, customer=customer, ltv_by_currency=ltv, ltv_is_fresh=True, decline=decline
     )
-    thresholds = CaseEngine(db=None, billing=billing, config=config).thresholds  # type: ignore[arg-type]
     decision = decide_segment(
-        ltv_by_currency=ltv, invoice=invoice, customer=customer, thresholds=thresholds
+        ltv_by_currency=ltv, invoice=invoice, customer=customer, thresholds=config.vip_thresholds
     )
     case = Case(
         invoice_id=invoice.id,

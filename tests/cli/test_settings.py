@@ -9,7 +9,6 @@ import pytest
 
 from bot.settings import Settings
 from bot.wiring import recovery_config
-from recovery.cases import CaseEngine
 from tests.conftest import REPO_ROOT
 
 
@@ -37,7 +36,7 @@ def test_toml_holds_per_currency_thresholds_and_the_environment_wins(
     settings = Settings()
     assert settings.company_name == "From Env"
     assert settings.vip_ltv_threshold == 100
-    thresholds = CaseEngine(db=None, billing=None, config=recovery_config(settings)).thresholds  # type: ignore[arg-type]
+    thresholds = recovery_config(settings).vip_thresholds
     assert thresholds.ltv_threshold("eur") == 450000
     assert thresholds.ltv_threshold("jpy") == 750000 and thresholds.ltv_threshold("usd") == 100
     assert settings.finance_approvers == ["U1", "U2"]
