@@ -64,6 +64,22 @@ def _why_not_pending(draft: Draft, case: Case) -> str:
     return f"Nothing changed: this draft was already {draft.status}{by}."
 
 
+async def _draft_changed(
+    session: AsyncSession, draft: Draft, case: Case, user: str, action: str, **detail: object
+) -> None:
+    """Audit a person's decision on a draft and update its card."""
+    await audit.record(
+        session,
+        actor=f"slack:{user}",
+        action=action,
+        case_id=case.id,
+        customer_id=case.customer_id,
+        draft_id=draft.id,
+        **detail,
+    )
+    await enqueue_notify(session, NotifyCall.SYNC_APPROVAL_CARD, draft_id=draft.id)
+
+
 async def _claim_draft(
     session: AsyncSession, draft_id: int, version: int, values: dict[str, object]
 ) -> bool:
@@ -126,15 +142,7 @@ async def approve_draft(
         dedupe_key=f"send:{outbox.id}",
         serial_key=invoice_serial_key(case.invoice_id),
     )
-    await audit.record(
-        session,
-        actor=f"slack:{user}",
-        action="draft_approved",
-        case_id=case.id,
-        customer_id=case.customer_id,
-        draft_id=draft.id,
-    )
-    await enqueue_notify(session, NotifyCall.SYNC_APPROVAL_CARD, draft_id=draft.id)
+    await _draft_changed(session, draft, case, user, "draft_approved")
     return Outcome(True, "Approved: the email will be sent if the invoice is still unpaid.")
 
 
@@ -158,16 +166,7 @@ async def reject_draft(
     ):
         await session.refresh(draft)
         return Outcome(False, _why_not_pending(draft, case))
-    await audit.record(
-        session,
-        actor=f"slack:{user}",
-        action="draft_rejected",
-        case_id=case.id,
-        customer_id=case.customer_id,
-        draft_id=draft.id,
-        reason=reason,
-    )
-    await enqueue_notify(session, NotifyCall.SYNC_APPROVAL_CARD, draft_id=draft.id)
+    await _draft_changed(session, draft, case, user, "draft_rejected", reason=reason)
     return Outcome(True, "Rejected. No email will be sent for this draft.")
 
 
@@ -204,15 +203,7 @@ async def edit_draft(
         return Outcome(
             False, "Nothing changed: the draft changed meanwhile. " + _why_not_pending(draft, case)
         )
-    await audit.record(
-        session,
-        actor=f"slack:{user}",
-        action="draft_edited",
-        case_id=case.id,
-        customer_id=case.customer_id,
-        draft_id=draft.id,
-    )
-    await enqueue_notify(session, NotifyCall.SYNC_APPROVAL_CARD, draft_id=draft.id)
+    await _draft_changed(session, draft, case, user, "draft_edited")
     return Outcome(True, "Saved. Review the updated card, then approve.")
 
 
@@ -245,16 +236,9 @@ async def regenerate_draft(
         dedupe_key=f"draft:{case.id}:{case.round}:regenerate:{draft.id}",
         serial_key=invoice_serial_key(case.invoice_id),
     )
-    await audit.record(
-        session,
-        actor=f"slack:{user}",
-        action="draft_regeneration_requested",
-        case_id=case.id,
-        customer_id=case.customer_id,
-        draft_id=draft.id,
-        instruction=instruction,
+    await _draft_changed(
+        session, draft, case, user, "draft_regeneration_requested", instruction=instruction
     )
-    await enqueue_notify(session, NotifyCall.SYNC_APPROVAL_CARD, draft_id=draft.id)
     return Outcome(True, "A new draft is being written; it will appear as a new card.")
 
 
