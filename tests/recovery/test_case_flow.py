@@ -344,3 +344,29 @@ async def test_pause_after_a_draft_was_planned_holds_it_until_resume(h: Harness)
         await resume_customer(session, customer_id="cus_std", by="slack:UFIN")
     await h.run_jobs()
     assert len(await h.drafts(case.id)) == 1
+
+
+async def test_customer_updated_refreshes_what_we_know(h: Harness) -> None:
+    from recovery.ingest import record_event
+    from storage.models import CustomerRow
+    from tests.fakes.stripe_events import build_event
+
+    customer = h.stripe.add_customer(
+        id="cus_upd",
+        email="new@example.com",
+        name="Renamed Ltd",
+        preferred_locales=["de-DE"],
+        metadata={"dunbot_tier": "vip"},
+    )
+    async with h.db.transaction() as session:
+        await record_event(session, build_event("customer.updated", customer))
+    await h.run_jobs()
+    async with h.db.sessions() as session:
+        row = await session.get(CustomerRow, "cus_upd")
+    assert row is not None
+    assert (row.name, row.email, row.locale, row.tier_override) == (
+        "Renamed Ltd",
+        "new@example.com",
+        "de-DE",
+        "vip",
+    )
