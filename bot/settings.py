@@ -82,7 +82,7 @@ class Settings(BaseSettings):
 
     dashboard_token: SecretStr | None = None
 
-    job_lease_s: float = 30.0
+    job_lease_s: float = 10.0  # a killed worker's job is taken over within seconds
     worker_poll_s: float = 0.5
 
     @field_validator("finance_approvers", "account_managers", mode="before")
