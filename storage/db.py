@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -18,6 +19,9 @@ from sqlalchemy.orm import Session
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 JOBS_ENQUEUED_FLAG = "dunbot_jobs_enqueued"
+# Set inside `Database.transaction()`: SQLite then begins IMMEDIATE (takes the write lock up
+# front); plain reads through `sessions()` begin DEFERRED and never wait for writers (WAL).
+_WRITING = contextvars.ContextVar("dunbot_sqlite_writing", default=False)
 
 
 class Database:
@@ -43,7 +47,7 @@ class Database:
         self._sqlite_writer = asyncio.Lock() if self.is_sqlite else None
         session_class = type("DunbotSession", (Session,), {})
         event.listen(session_class, "after_commit", self._after_commit)
-        self.sessions = async_sessionmaker(
+        self._sessionmaker = async_sessionmaker(
             self.engine, expire_on_commit=False, sync_session_class=session_class
         )
 
@@ -61,18 +65,34 @@ class Database:
             callback()
 
     @asynccontextmanager
+    async def sessions(self) -> AsyncIterator[AsyncSession]:
+        """A session for reads. On SQLite its transactions begin DEFERRED, so it never waits
+        for a writer (WAL readers see the last commit), even when opened inside a write."""
+        token = _WRITING.set(False)
+        try:
+            async with self._sessionmaker() as session:
+                yield session
+        finally:
+            _WRITING.reset(token)
+
+    @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """A session inside one transaction: commit on success, roll back on error.
 
-        On SQLite the transaction starts with BEGIN IMMEDIATE, so writers queue on the busy
+        On SQLite the transaction starts with BEGIN IMMEDIATE (reads elsewhere start DEFERRED
+        and never wait), so writers queue on the busy
         timeout instead of failing mid-transaction with 'database is locked'; writers of this
         process queue first on an asyncio lock (FIFO, no busy-handler sleeps). Do not open a
         transaction inside another: on SQLite the inner one waits for the outer and fails.
         """
         async with self.write_turn():
-            async with self.sessions() as session:
-                async with session.begin():
-                    yield session
+            token = _WRITING.set(True)
+            try:
+                async with self._sessionmaker() as session:
+                    async with session.begin():
+                        yield session
+            finally:
+                _WRITING.reset(token)
 
     @asynccontextmanager
     async def write_turn(self) -> AsyncIterator[None]:
@@ -108,7 +128,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if _WRITING.get() else "BEGIN")
 
 
 def prepare_sqlite_connection(dbapi_connection: Any) -> None:

@@ -51,3 +51,20 @@ async def test_a_failed_transaction_gives_the_write_turn_back(db: Database) -> N
     async with db.sessions() as session:
         actions = (await session.scalars(select(AuditEntry.action))).all()
     assert actions == ["kept"]
+
+
+async def test_reads_do_not_wait_for_a_writer(db: Database, backend: str) -> None:
+    """A plain read (sessions()) runs while a write transaction holds the lock (SQLite WAL)."""
+    from sqlalchemy import func, select
+
+    from storage.models import AuditEntry
+
+    async def read_count() -> int:
+        async with db.sessions() as session:
+            return await session.scalar(select(func.count()).select_from(AuditEntry)) or 0
+
+    async with db.transaction() as session:
+        session.add(AuditEntry(actor="test", action="held", detail={}))
+        await session.flush()  # the write lock is taken and held until this block ends
+        assert await asyncio.wait_for(read_count(), timeout=3) == 0  # sees the last commit
+    assert await read_count() == 1
