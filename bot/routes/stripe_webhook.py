@@ -57,7 +57,9 @@ def verify_and_parse(
 _STORED = b'{"received":true,"duplicate":false}'
 _DUPLICATE = b'{"received":true,"duplicate":true}'
 _NO_SECRET = (503, b'{"error":"STRIPE_WEBHOOK_SECRET is not configured"}')
+_TOO_LARGE = (413, b'{"error":"body too large for a Stripe event"}')
 PATH = "/stripe/webhook"
+MAX_BODY_BYTES = 1_048_576  # Stripe events are far smaller; refuse bigger bodies unread
 
 
 async def handle_delivery(runtime: Runtime, raw: bytes, signature: str | None) -> tuple[int, bytes]:
@@ -87,9 +89,13 @@ async def handle_delivery(runtime: Runtime, raw: bytes, signature: str | None) -
 @router.post(PATH)
 async def stripe_webhook(request: Request) -> Response:
     """The routed form. `create_app` answers POSTs before routing (`WebhookEndpoint`, below)."""
-    status, content = await handle_delivery(
-        request.app.state.runtime, await request.body(), request.headers.get("stripe-signature")
-    )
+    raw = await request.body()
+    if len(raw) > MAX_BODY_BYTES:
+        status, content = _TOO_LARGE
+    else:
+        status, content = await handle_delivery(
+            request.app.state.runtime, raw, request.headers.get("stripe-signature")
+        )
     return Response(content, status_code=status, media_type="application/json")
 
 
@@ -109,11 +115,17 @@ class WebhookEndpoint:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         chunks = []
+        size = 0
         while True:
             message = await receive()
             if message["type"] != "http.request":
                 return  # the client went away before sending its body: nobody to answer
-            chunks.append(message.get("body", b""))
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > MAX_BODY_BYTES:
+                await self._answer(send, *_TOO_LARGE)
+                return
+            chunks.append(chunk)
             if not message.get("more_body", False):
                 break
         signature = None
@@ -122,6 +134,10 @@ class WebhookEndpoint:
                 signature = value.decode("latin-1")
                 break
         status, content = await handle_delivery(self.runtime, b"".join(chunks), signature)
+        await self._answer(send, status, content)
+
+    @staticmethod
+    async def _answer(send: Send, status: int, content: bytes) -> None:
         headers = [(b"content-length", str(len(content)).encode()), _JSON_CONTENT_TYPE]
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": content})

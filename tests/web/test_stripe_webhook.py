@@ -252,3 +252,14 @@ async def test_other_methods_and_paths_still_go_through_fastapi(
 ) -> None:
     assert (await client.get("/stripe/webhook")).status_code == 405
     assert (await client.post("/stripe/webhooks", content=b"{}")).status_code == 404
+
+
+async def test_oversized_body_is_refused_unread_and_nothing_stored(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    from bot.routes.stripe_webhook import MAX_BODY_BYTES
+
+    body = b'{"id": "evt_big", "pad": "' + b"x" * MAX_BODY_BYTES + b'"}'
+    response = await post(client, body, sign_payload(body, WEBHOOK_SECRET))
+    assert response.status_code == 413 and "too large" in response.json()["error"]
+    assert await counts(db) == (0, 0)
