@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import signal
 import sys
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, TypeVar
 
 import typer
 
@@ -16,6 +17,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
+T = TypeVar("T")
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 
@@ -31,6 +33,16 @@ def _settings(**overrides: object) -> Settings:
             name = ".".join(str(part) for part in problem["loc"]).upper()
             typer.secho(f"  {name}: {problem['msg']}", err=True)
         typer.secho("Fix the environment (see .env.example) or dunbot.toml.", err=True)
+        raise typer.Exit(2) from None
+
+
+def _or_config_error(build: Callable[[], T]) -> T:
+    """Build the app's parts, turning a configuration problem into a message, not a trace."""
+    try:
+        return build()
+    except (RuntimeError, ValueError) as error:
+        typer.secho(f"Cannot start: {error}", fg="red", err=True)
+        typer.secho("Run `dunbot check` for the full list (or `dunbot demo` to try it).", err=True)
         raise typer.Exit(2) from None
 
 
@@ -79,7 +91,7 @@ def serve(
 
     settings = _settings()
     _require_migrated(settings)
-    application = build_app(settings, run_worker=not no_worker)
+    application = _or_config_error(lambda: build_app(settings, run_worker=not no_worker))
     freeze_startup_heap()
     uvicorn.run(application, host=host, port=port, log_config=None, access_log=False)
 
@@ -93,7 +105,7 @@ def worker() -> None:
     _require_migrated(settings)
 
     async def main() -> None:
-        runtime = build_runtime(settings)
+        runtime = _or_config_error(lambda: build_runtime(settings))
         job_worker = build_worker(runtime)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

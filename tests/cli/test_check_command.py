@@ -114,3 +114,14 @@ async def test_smtp_server_is_reached_and_a_closed_port_reported(
     await run_checks(settings, echo=lines.append)  # the server is gone now
     assert "smtp: FAILED" in lines
     assert any("SMTP_HOST" in line for line in lines)
+
+
+@pytest.mark.parametrize("command", ["serve", "worker"])
+def test_serve_and_worker_explain_a_missing_setting_instead_of_crashing(
+    clean_env: Path, command: str
+) -> None:
+    upgrade(f"sqlite+aiosqlite:///{clean_env}/dunbot.db")
+    result = CliRunner().invoke(app, [command])
+    assert result.exit_code == 2
+    assert "Cannot start: STRIPE_API_KEY is not set" in result.output
+    assert "dunbot check" in result.output and "Traceback" not in result.output
