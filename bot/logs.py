@@ -66,10 +66,25 @@ class ConsoleFormatter(logging.Formatter):
         return line.rstrip()
 
 
+class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever `sys.stderr` is at the time of the record (not at set-up)."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property  # type: ignore[override]
+    def stream(self) -> object:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: object) -> None:
+        """The stream is always the current sys.stderr."""
+
+
 def configure_logging(*, fmt: str, level: str, secrets: Iterable[str]) -> None:
     """Install one handler on the root logger (idempotent)."""
     use_json = fmt == "json" or (fmt == "auto" and not sys.stderr.isatty())
-    handler = logging.StreamHandler(sys.stderr)
+    handler = StderrHandler()
     handler.setFormatter(JsonFormatter() if use_json else ConsoleFormatter())
     handler.addFilter(SecretRedactor(secrets))
     root = logging.getLogger()
