@@ -65,19 +65,19 @@ def _why_not_pending(draft: Draft, case: Case) -> str:
 
 
 async def _draft_changed(
-    session: AsyncSession, draft: Draft, case: Case, user: str, action: str, **detail: object
+    session: AsyncSession, draft_id: int, case: Case, user: str, action: str, **detail: object
 ) -> None:
-    """Audit a person's decision on a draft and update its card."""
+    """Audit a person's decision on a draft (or its email) and update the draft's card."""
     await audit.record(
         session,
         actor=f"slack:{user}",
         action=action,
         case_id=case.id,
         customer_id=case.customer_id,
-        draft_id=draft.id,
+        draft_id=draft_id,
         **detail,
     )
-    await enqueue_notify(session, NotifyCall.SYNC_APPROVAL_CARD, draft_id=draft.id)
+    await enqueue_notify(session, NotifyCall.SYNC_APPROVAL_CARD, draft_id=draft_id)
 
 
 async def _claim_draft(
@@ -142,7 +142,7 @@ async def approve_draft(
         dedupe_key=f"send:{outbox.id}",
         serial_key=invoice_serial_key(case.invoice_id),
     )
-    await _draft_changed(session, draft, case, user, "draft_approved")
+    await _draft_changed(session, draft.id, case, user, "draft_approved")
     return Outcome(True, "Approved: the email will be sent if the invoice is still unpaid.")
 
 
@@ -166,7 +166,7 @@ async def reject_draft(
     ):
         await session.refresh(draft)
         return Outcome(False, _why_not_pending(draft, case))
-    await _draft_changed(session, draft, case, user, "draft_rejected", reason=reason)
+    await _draft_changed(session, draft.id, case, user, "draft_rejected", reason=reason)
     return Outcome(True, "Rejected. No email will be sent for this draft.")
 
 
@@ -203,7 +203,7 @@ async def edit_draft(
         return Outcome(
             False, "Nothing changed: the draft changed meanwhile. " + _why_not_pending(draft, case)
         )
-    await _draft_changed(session, draft, case, user, "draft_edited")
+    await _draft_changed(session, draft.id, case, user, "draft_edited")
     return Outcome(True, "Saved. Review the updated card, then approve.")
 
 
@@ -237,7 +237,7 @@ async def regenerate_draft(
         serial_key=invoice_serial_key(case.invoice_id),
     )
     await _draft_changed(
-        session, draft, case, user, "draft_regeneration_requested", instruction=instruction
+        session, draft.id, case, user, "draft_regeneration_requested", instruction=instruction
     )
     return Outcome(True, "A new draft is being written; it will appear as a new card.")
 
@@ -360,15 +360,9 @@ async def retry_unknown_email(session: AsyncSession, *, outbox_id: int, user: st
         dedupe_key=f"send:{outbox_id}:retry:{uuid.uuid4().hex}",
         serial_key=invoice_serial_key(case.invoice_id),
     )
-    await audit.record(
-        session,
-        actor=f"slack:{user}",
-        action="email_retry_requested",
-        case_id=case.id,
-        customer_id=case.customer_id,
-        outbox_id=outbox_id,
+    await _draft_changed(
+        session, outbox.draft_id, case, user, "email_retry_requested", outbox_id=outbox_id
     )
-    await enqueue_notify(session, NotifyCall.SYNC_APPROVAL_CARD, draft_id=outbox.draft_id)
     return Outcome(True, "The email will be sent again.")
 
 
@@ -387,13 +381,7 @@ async def mark_email_sent(session: AsyncSession, *, outbox_id: int, user: str) -
     assert case is not None
     case.emails_sent += 1
     case.last_email_at = now
-    await audit.record(
-        session,
-        actor=f"slack:{user}",
-        action="email_marked_sent",
-        case_id=case.id,
-        customer_id=case.customer_id,
-        outbox_id=outbox_id,
+    await _draft_changed(
+        session, outbox.draft_id, case, user, "email_marked_sent", outbox_id=outbox_id
     )
-    await enqueue_notify(session, NotifyCall.SYNC_APPROVAL_CARD, draft_id=outbox.draft_id)
     return Outcome(True, "Marked as sent.")
