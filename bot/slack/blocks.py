@@ -276,17 +276,17 @@ def _approval_decision_line(view: ApprovalCardView, *, for_blocks: bool) -> str 
         case ApprovalStatus.REGENERATING:
             return f":hourglass_flowing_sand: Regenerating the draft (requested by {who})…"
         case ApprovalStatus.APPROVED:
-            return f":white_check_mark: Approved by {who}{when} — sending shortly"
+            return f":white_check_mark: Email approved by {who}{when} — sending shortly"
         case ApprovalStatus.WAITING:
             return (
-                f":double_vertical_bar: Approved by {who}{when} — waiting: dunning is paused "
+                f":double_vertical_bar: Email approved by {who}{when} — waiting: dunning is paused "
                 "for this customer; it is sent when the pause ends (if still unpaid)"
             )
         case ApprovalStatus.SENDING:
-            return f":outbox_tray: Approved by {who}{when} — sending…"
+            return f":outbox_tray: Email approved by {who}{when} — sending…"
         case ApprovalStatus.SENT:
             sent = _when(view.sent_at, for_blocks=for_blocks)
-            return f":white_check_mark: Sent{sent} — approved by {who}{when}"
+            return f":white_check_mark: Email sent{sent} — approved by {who}{when}"
         case ApprovalStatus.FAILED:
             return (
                 f":x: Sending failed (approved by {who}{when}): {error}. "
@@ -301,7 +301,7 @@ def _approval_decision_line(view: ApprovalCardView, *, for_blocks: bool) -> str 
         case ApprovalStatus.REJECTED:
             reason = escape_truncated(view.reject_reason or "", NOTE_MAX) or "no reason given"
             at = f" ({when.removeprefix(' at ')})" if when else ""
-            return f":no_entry: Rejected by {who}: {reason}{at}"
+            return f":no_entry: Draft rejected by {who}: {reason}{at}"
         case ApprovalStatus.CANCELLED_PAID:
             return ":moneybag: Invoice paid — nothing to send"
         case ApprovalStatus.CANCELLED_VOIDED:

@@ -131,7 +131,7 @@ async def test_standard_failure_approved_sent_then_paid(
     await page.screenshot(path=str(screenshot_path("sandbox.png", tmp_path)))
     await card.get_by_role("button", name="Approve").click()
     await dialog.get_by_role("button", name="Approve and send").click()
-    await expect(card).to_contain_text("Sent")
+    await expect(card).to_contain_text("Email sent")
     await expect(card).to_contain_text("approved by")
     await expect(card.locator(f'.mention[data-user-id="{FINANCE}"]')).to_be_visible()
     await expect(card.get_by_role("button", name="Approve")).to_have_count(0)
@@ -209,7 +209,7 @@ async def test_reject_opens_a_modal_whose_submission_updates_the_card(
     await modal.get_by_label("Reason").fill("Called her <b>by phone</b> instead")
     await modal.get_by_role("button", name="Reject").click()
     await expect(modal).to_be_hidden()
-    await expect(card).to_contain_text("Rejected by")
+    await expect(card).to_contain_text("rejected by")
     await expect(card).to_contain_text("Called her <b>by phone</b> instead")
     await expect(card.locator("b")).to_have_count(0)
 

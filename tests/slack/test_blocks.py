@@ -133,10 +133,10 @@ DECIDED = datetime(2026, 3, 1, 12, 30, tzinfo=UTC)
 @pytest.mark.parametrize(
     ("status", "expected"),
     [
-        (ApprovalStatus.APPROVED, "Approved by <@U123> at"),
-        (ApprovalStatus.SENDING, "Approved by <@U123> at"),
-        (ApprovalStatus.SENT, "Sent"),
-        (ApprovalStatus.REJECTED, "Rejected by <@U123>: tone is too pushy"),
+        (ApprovalStatus.APPROVED, "approved by <@U123> at"),
+        (ApprovalStatus.SENDING, "approved by <@U123> at"),
+        (ApprovalStatus.SENT, "Email sent"),
+        (ApprovalStatus.REJECTED, "rejected by <@U123>: tone is too pushy"),
         (ApprovalStatus.WAITING, "waiting: dunning is paused"),
         (ApprovalStatus.CANCELLED_PAID, "Invoice paid — nothing to send"),
         (ApprovalStatus.CANCELLED_VOIDED, "voided"),
@@ -183,7 +183,7 @@ def test_sent_card_says_sent_and_by_whom() -> None:
     text, _ = approval_card(
         make_approval(status=ApprovalStatus.SENT, decided_by="U123", decided_at=DECIDED)
     )
-    assert "Sent" in text and "<@U123>" in text
+    assert "sent" in text and "<@U123>" in text
 
 
 def test_paid_card_says_paid() -> None:

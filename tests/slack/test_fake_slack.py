@@ -38,7 +38,7 @@ async def test_post_then_update_on_the_stored_ts(fake_slack: FakeSlack) -> None:
     assert calls[0].token == TOKEN
     assert calls[0].headers["Authorization"] == f"Bearer {TOKEN}"
     stored = fake_slack.message("C0APPROVE", ts)
-    assert "Approved by <@U123>" in stored["text"]
+    assert "approved by <@U123>" in stored["text"]
     assert stored["blocks"] == blocks
 
 
