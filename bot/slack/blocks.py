@@ -522,12 +522,18 @@ def vip_status_line(view: VipTaskCardView, *, for_blocks: bool = True) -> str:
             return ":bell: Unclaimed — an account manager should contact the customer."
         case VipTaskStatus.CLAIMED:
             return (
-                f":raising_hand: Claimed by {owner}{_when(view.claimed_at, for_blocks=for_blocks)}"
+                f":raising_hand: Task claimed by {owner}"
+                f"{_when(view.claimed_at, for_blocks=for_blocks)}"
             )
         case VipTaskStatus.DONE:
             note = escape_truncated(view.note or "", NOTE_MAX)
             when = _when(view.done_at, for_blocks=for_blocks)
-            return f":white_check_mark: Done by {owner}{when}" + (f": {note}" if note else "")
+            paid = " · :moneybag: invoice paid" if view.invoice_paid else ""
+            return (
+                f":white_check_mark: Task done by {owner}{when}"
+                + (f": {note}" if note else "")
+                + paid
+            )
         case VipTaskStatus.RESOLVED_PAID:
             return ":moneybag: Resolved — invoice paid"
         case VipTaskStatus.RESOLVED_VOIDED:

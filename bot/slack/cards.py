@@ -159,6 +159,7 @@ async def vip_view(
         claimed_at=task.claimed_at,
         done_at=task.done_at,
         note=task.note,
+        invoice_paid=case.status == CaseStatus.PAID,
     )
 
 

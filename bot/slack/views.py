@@ -110,6 +110,7 @@ class VipTaskCardView:
     claimed_at: datetime | None = None
     done_at: datetime | None = None
     note: str | None = None
+    invoice_paid: bool = False  # the case ended paid (a closed task's card says so too)
 
     @property
     def dashboard_url(self) -> str:

@@ -163,7 +163,7 @@ async def test_vip_failure_is_a_task_claimed_by_the_account_manager(
     await expect(task).to_have_count(1)
     await expect(task).to_contain_text("URGENT")
     await task.get_by_role("button", name="Claim").click()
-    await expect(task).to_contain_text("Claimed by")
+    await expect(task).to_contain_text("claimed by")
     await expect(task.locator(f'.mention[data-user-id="{ACCOUNT_MANAGER}"]')).to_be_visible()
     await expect(task.get_by_role("button", name="Claim")).to_have_count(0)
     await expect(task.get_by_role("button", name="Done")).to_be_visible()

@@ -298,13 +298,13 @@ def test_claimed_vip_task_shows_owner_with_release_and_done() -> None:
     assert labels(blocks) == ["Release", "Done"]
     assert [b["action_id"] for b in buttons(blocks)] == [VipAction.RELEASE, VipAction.DONE]
     assert "<@U777>" in text
-    assert "Claimed by <@U777>" in json.dumps(blocks)
+    assert "claimed by <@U777>" in json.dumps(blocks)
 
 
 @pytest.mark.parametrize(
     ("status", "expected"),
     [
-        (VipTaskStatus.DONE, "Done by <@U777>"),
+        (VipTaskStatus.DONE, "done by <@U777>"),
         (VipTaskStatus.RESOLVED_PAID, "resolved — invoice paid"),
         (VipTaskStatus.RESOLVED_VOIDED, "invoice voided"),
         (VipTaskStatus.RESOLVED_UNCOLLECTIBLE, "uncollectible"),
@@ -489,3 +489,11 @@ def test_home_tab() -> None:
 def test_empty_home_tab() -> None:
     home = home_tab(HomeView(user_id="U123"))
     assert "Nothing here." in json.dumps(home)
+
+
+def test_done_vip_task_of_a_paid_invoice_says_paid() -> None:
+    view = make_vip_task(
+        status=VipTaskStatus.DONE, owner_id="U777", note="called them", invoice_paid=True
+    )
+    text, blocks = vip_task_card(view)
+    assert "done by <@U777>" in text and "invoice paid" in text and buttons(blocks) == []
