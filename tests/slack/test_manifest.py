@@ -30,4 +30,5 @@ def test_manifest() -> None:
     assert "app_home_opened" in settings["event_subscriptions"]["bot_events"]
     assert settings["socket_mode_enabled"] is False
     scopes = set(manifest["oauth_config"]["scopes"]["bot"])
-    assert {"chat:write", "commands", "users:read"} <= scopes
+    # Least privilege: only what dunbot calls (chat.*, views.*, the slash command).
+    assert scopes == {"chat:write", "chat:write.public", "commands"}
