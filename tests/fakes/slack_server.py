@@ -18,10 +18,22 @@ Replies are built from the Slack fixtures in `tests/fixtures/slack/` (copied fro
 `shared/fixtures/slack`, see the README there), with the request's own values filled in.
 Every posted message gets a new `ts`, increasing per post. `chat.update` of a `ts` this
 server never posted answers `message_not_found`, as Slack does.
+
+Socket Mode: `apps.connections.open` (with an `xapp-` token) answers a `ws://` URL this server
+serves; it greets each connection with `hello`, as Slack does. `send_envelope` pushes an
+envelope to the connected app and returns the app's ack:
+
+    ack = await slack.send_envelope(
+        {"envelope_id": "e1", "type": "slash_commands", "payload": {...},
+         "accepts_response_payload": True}
+    )
+    assert ack["envelope_id"] == "e1"
 """
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import copy
 import itertools
 import json
@@ -33,7 +45,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
-from aiohttp import web
+from aiohttp import WSMsgType, web
 
 from tests.fakes.threaded_http import ThreadedAiohttpServer
 
@@ -43,6 +55,7 @@ FIXTURES_DIR = Path(__file__).resolve().parents[1] / "fixtures" / "slack"
 DEFAULT_TEAM_ID = "T0DUNBOT1"
 DEFAULT_BOT_USER_ID = "U0DUNBOT1"
 DEFAULT_BOT_ID = "B0DUNBOT1"
+DEFAULT_APP_ID = "A0DUNBOT1"
 _FIRST_TS_SECONDS = 1_700_000_000
 # Arguments the SDK sends as JSON strings when a call is form-encoded.
 _JSON_ARGS = frozenset({"blocks", "attachments", "view", "metadata", "unfurl_ids"})
@@ -127,11 +140,22 @@ class FakeSlack(ThreadedAiohttpServer[RecordedCall]):
         self._state = _State()
         self._scripted: list[_Scripted] = []
         self._ts_counter = itertools.count(1)
+        self._sockets: list[web.WebSocketResponse] = []  # Socket Mode connections, oldest first
+        self._socket_opened: asyncio.Event | None = None  # of the server's loop
+        self._acks: dict[str, concurrent.futures.Future[JsonObject]] = {}  # by envelope_id
 
     # -- lifecycle ----------------------------------------------------------------------------
 
     def _add_routes(self, app: web.Application) -> None:
         app.router.add_route("*", "/api/{method}", self._handle)
+        app.router.add_get("/link/", self._socket_mode)
+
+    def _on_serve(self) -> None:
+        self._socket_opened = asyncio.Event()
+
+    def _before_stop(self) -> None:
+        if self._loop is not None:
+            asyncio.run_coroutine_threadsafe(self._close_sockets(), self._loop).result(timeout=10)
 
     # -- scripting ----------------------------------------------------------------------------
 
@@ -253,6 +277,24 @@ class FakeSlack(ThreadedAiohttpServer[RecordedCall]):
             describe=lambda: self._timeout_message(method, count),
         )
 
+    async def send_envelope(self, envelope: JsonObject, timeout: float = 5.0) -> JsonObject:
+        """Push a Socket Mode envelope to the newest connection (waiting for one to open);
+        return the app's ack for its `envelope_id` (TimeoutError if none comes)."""
+        if self._loop is None:
+            raise RuntimeError("FakeSlack is not started")
+        envelope_id = str(envelope["envelope_id"])
+        ack: concurrent.futures.Future[JsonObject] = concurrent.futures.Future()
+        with self._lock:
+            self._acks[envelope_id] = ack
+        try:
+            async with asyncio.timeout(timeout):
+                sent = asyncio.run_coroutine_threadsafe(self._push(envelope), self._loop)
+                await asyncio.wrap_future(sent)
+                return await asyncio.wrap_future(ack)
+        finally:
+            with self._lock:
+                self._acks.pop(envelope_id, None)
+
     def _timeout_message(self, method: str, count: int) -> str:
         seen = [c.method for c in self.calls]
         return f"fewer than {count} calls to {method}; calls so far: {seen}"
@@ -272,7 +314,7 @@ class FakeSlack(ThreadedAiohttpServer[RecordedCall]):
         headers = dict(request.headers)
         extra_headers: dict[str, str] = {}
         try:
-            self._authorise(headers.get("Authorization", ""), args)
+            self._authorise(method, headers.get("Authorization", ""), args)
             scripted = self._take_scripted(method)
             if scripted is not None:
                 status, body, extra_headers = scripted.status, scripted.body, scripted.headers
@@ -283,10 +325,14 @@ class FakeSlack(ThreadedAiohttpServer[RecordedCall]):
         self._record(RecordedCall(method, request.method, args, headers, status, body))
         return web.json_response(body, status=status, headers=extra_headers)
 
-    def _authorise(self, header: str, args: JsonObject) -> None:
+    def _authorise(self, method: str, header: str, args: JsonObject) -> None:
         token = header.removeprefix("Bearer ").strip() or str(args.get("token") or "")
         if not token:
             raise SlackApiFailure("not_authed")
+        if method == "apps.connections.open":  # the one method here that takes an app token
+            if not token.startswith("xapp-"):
+                raise SlackApiFailure("not_allowed_token_type")
+            return
         if not token.startswith("xox") or (self.token is not None and token != self.token):
             raise SlackApiFailure("invalid_auth")
 
@@ -300,6 +346,7 @@ class FakeSlack(ThreadedAiohttpServer[RecordedCall]):
     def _handlers(self) -> dict[str, Callable[[JsonObject], JsonObject]]:
         return {
             "auth.test": self._auth_test,
+            "apps.connections.open": self._apps_connections_open,
             "chat.postMessage": self._chat_post_message,
             "chat.update": self._chat_update,
             "chat.postEphemeral": self._chat_post_ephemeral,
@@ -327,6 +374,10 @@ class FakeSlack(ThreadedAiohttpServer[RecordedCall]):
             "bot_id": DEFAULT_BOT_ID,
             "is_enterprise_install": False,
         }
+
+    def _apps_connections_open(self, args: JsonObject) -> JsonObject:
+        ticket = secrets.token_hex(8)
+        return {"ok": True, "url": f"ws://127.0.0.1:{self._port}/link/?ticket={ticket}"}
 
     def _chat_post_message(self, args: JsonObject) -> JsonObject:
         channel = _required_channel(args)
@@ -462,6 +513,53 @@ class FakeSlack(ThreadedAiohttpServer[RecordedCall]):
                     view.pop(modal_only, None)
         self._state.views[view["id"]] = view
         return copy.deepcopy(view)
+
+    # -- Socket Mode (in the server's loop) --------------------------------------------------
+
+    async def _socket_mode(self, request: web.Request) -> web.WebSocketResponse:
+        socket = web.WebSocketResponse()  # autoping: answers the SDK's pings with pongs
+        await socket.prepare(request)
+        await socket.send_json(
+            {
+                "type": "hello",
+                "num_connections": 1,
+                "debug_info": {"host": "fake-slack", "approximate_connection_time": 18060},
+                "connection_info": {"app_id": DEFAULT_APP_ID},
+            }
+        )
+        with self._lock:
+            self._sockets.append(socket)
+        assert self._socket_opened is not None
+        self._socket_opened.set()
+        try:
+            async for message in socket:
+                if message.type == WSMsgType.TEXT:
+                    self._acknowledge(json.loads(message.data))
+        finally:
+            with self._lock:
+                self._sockets.remove(socket)
+                if not self._sockets:
+                    self._socket_opened.clear()
+        return socket
+
+    def _acknowledge(self, ack: JsonObject) -> None:
+        with self._lock:
+            waiting = self._acks.pop(str(ack.get("envelope_id")), None)
+        if waiting is not None and not waiting.done():
+            waiting.set_result(ack)
+
+    async def _push(self, envelope: JsonObject) -> None:
+        assert self._socket_opened is not None
+        await self._socket_opened.wait()
+        with self._lock:
+            socket = self._sockets[-1]
+        await socket.send_json(envelope)
+
+    async def _close_sockets(self) -> None:
+        with self._lock:
+            sockets = list(self._sockets)
+        for socket in sockets:
+            await socket.close()
 
 
 def _required_channel(args: JsonObject) -> str:
