@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import select
 
 from bot.app import create_app
@@ -50,6 +51,7 @@ class SlackHarness:
     slack: FakeSlack
     stripe: FakeStripe
     outbox: Path
+    app: FastAPI  # its lifespan is not run (run `app.router.lifespan_context(app)` for that)
 
     async def fail(self, invoice_id: str) -> None:
         event = build_event("invoice.payment_failed", self.stripe.update_invoice(invoice_id))
@@ -186,7 +188,7 @@ async def wired_harness(
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://dunbot.test"
     ) as http:
-        yield SlackHarness(runtime, http, worker, slack, stripe, tmp_path / "outbox")
+        yield SlackHarness(runtime, http, worker, slack, stripe, tmp_path / "outbox", app)
     await billing.aclose()
     await runtime.db.dispose()
 
