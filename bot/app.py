@@ -33,9 +33,9 @@ def create_app(runtime: Runtime, *, worker: Worker | None = None) -> DunbotApp:
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        socket_mode = await _start_socket_mode(runtime)  # first: a refusal stops start-up
         stop = asyncio.Event()
         task = asyncio.create_task(worker.run(stop), name="worker") if worker else None
-        socket_mode = await _start_socket_mode(runtime)
         try:
             yield
         finally:
@@ -79,7 +79,16 @@ async def _start_socket_mode(runtime: Runtime) -> Any:
     if slack is None or token is None:
         return None
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+    from slack_sdk.errors import SlackApiError
 
     handler = AsyncSocketModeHandler(slack.bolt, token.get_secret_value())
+    try:  # fail start-up on a refused token instead of retrying every 10 s for ever
+        handler.client.wss_uri = await handler.client.issue_new_wss_url()
+    except SlackApiError as error:
+        await handler.client.close()
+        raise RuntimeError(
+            f"Slack refused SLACK_APP_TOKEN for Socket Mode ({error.response.get('error')}); "
+            "use an app-level token (xapp-…) with connections:write, or unset it for HTTP."
+        ) from None
     await handler.connect_async()
     return handler

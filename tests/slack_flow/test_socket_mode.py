@@ -101,3 +101,20 @@ async def test_slash_command_over_socket_mode_answers_in_the_ack(socket_sh: Slac
         }
     )
     assert ack == {"envelope_id": "env-help-1", "payload": {"text": HELP_TEXT}}
+
+
+async def test_a_refused_app_token_fails_start_up_with_a_clear_error(
+    database_url: str, fake_slack: FakeSlack, fake_stripe: FakeStripe, tmp_path: Path
+) -> None:
+    async with wired_harness(
+        database_url,
+        fake_slack,
+        fake_stripe,
+        tmp_path,
+        slack_app_token="xoxb-not-an-app-token",
+        email_backend="file",
+        email_outbox_dir=tmp_path / "outbox",
+    ) as harness:
+        with pytest.raises(RuntimeError, match="Slack refused SLACK_APP_TOKEN"):
+            async with harness.app.router.lifespan_context(harness.app):
+                pytest.fail("the app started with a refused Socket Mode token")
