@@ -8,7 +8,8 @@ import sys
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-_STANDARD_ATTRS = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+# Record attributes that are not `extra=` fields (uvicorn adds a colourised copy of messages).
+_STANDARD_ATTRS = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "color_message"}
 REDACTED = "[redacted]"
 
 
