@@ -111,8 +111,6 @@ async def approve_draft(
     if isinstance(current, Outcome):
         return current
     draft, case = current
-    if case.status not in OPEN_CASE_STATUSES:
-        return Outcome(False, _why_not_pending(draft, case))
     if not await _claim_draft(
         session,
         draft_id,
