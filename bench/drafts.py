@@ -20,8 +20,9 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from bot.adapters.llm.factory import build_drafter
 from recovery.domain import AttemptStage, DeclineCategory, DraftRequest, DraftResult
-from recovery.drafting import GuardedDrafter, build_drafter
+from recovery.drafting import GuardedDrafter
 from recovery.email_render import email_locale, render_email
 from recovery.guardrails import check_draft, find_links
 from recovery.money import format_amount

@@ -64,7 +64,7 @@ async def _database(settings: Settings) -> str | None:
 async def _stripe(settings: Settings) -> str | None:
     if settings.stripe_api_key is None:
         return None
-    from recovery.billing import StripeBilling
+    from bot.adapters.stripe_billing import StripeBilling
 
     billing = StripeBilling.connect(
         api_key=settings.stripe_api_key.get_secret_value(),
@@ -104,7 +104,7 @@ async def _smtp(settings: Settings) -> str | None:
         return None
     import aiosmtplib
 
-    from recovery.mail.factory import parse_tls_mode
+    from bot.adapters.mail.factory import parse_tls_mode
 
     mode = parse_tls_mode(settings.smtp_tls)
     client = aiosmtplib.SMTP(

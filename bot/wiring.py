@@ -7,14 +7,14 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from bot.adapters.llm.factory import build_drafter
+from bot.adapters.mail.factory import build_mailer
 from bot.app import create_app
 from bot.logs import configure_logging
 from bot.runtime import Runtime
 from bot.settings import Settings
 from recovery.config import RecoveryConfig
-from recovery.drafting.factory import build_drafter
 from recovery.engine import RecoveryEngine
-from recovery.mail.factory import build_mailer
 from recovery.protocols import Billing, Mailer, Notifier
 from storage.db import Database
 from storage.worker import Worker
@@ -55,7 +55,7 @@ def recovery_config(settings: Settings) -> RecoveryConfig:
 
 
 def build_billing(settings: Settings) -> Billing:
-    from recovery.billing import StripeBilling
+    from bot.adapters.stripe_billing import StripeBilling
 
     if settings.stripe_api_key is None:
         raise RuntimeError("STRIPE_API_KEY is not set (run `dunbot check`, or `dunbot demo`).")

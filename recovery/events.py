@@ -7,7 +7,6 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from recovery.billing import customer_snapshot, invoice_snapshot
 from recovery.cases import (
     SETTLED_STATUS_BY_EVENT,
     CaseEngine,
@@ -15,6 +14,7 @@ from recovery.cases import (
     upsert_customer,
 )
 from recovery.domain import InvoiceSnapshot
+from recovery.snapshots import customer_snapshot, invoice_snapshot
 from storage.db import Database
 from storage.models import StripeEventRow
 from storage.stripe_events import mark_processed

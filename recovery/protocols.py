@@ -1,10 +1,12 @@
 """What the recovery engine needs from the outside world, as small Protocols.
 
-`bot/` provides the real adapters (Stripe, Slack, LLMs, SMTP); tests use in-memory fakes.
+`bot/` provides the real adapters (`bot/adapters/`: Stripe, LLMs, mail; `bot/slack/`; the
+sandbox billing in `bot/sandbox/`); tests run them against local fake servers.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Protocol
 
 from recovery.domain import (
@@ -25,7 +27,7 @@ class NotFoundError(Exception):
     """The billing object does not exist."""
 
 
-class Billing(Protocol):
+class BillingReader(Protocol):
     """Reads from the billing system (Stripe). Every call may raise BillingError."""
 
     async def get_invoice(self, invoice_id: str) -> InvoiceSnapshot: ...
@@ -39,6 +41,38 @@ class Billing(Protocol):
         ...
 
     async def decline_info(self, invoice: InvoiceSnapshot) -> DeclineInfo: ...
+
+
+class BillingWriter(Protocol):
+    """Changes in the billing system (Stripe). Planned: no adapter implements it yet.
+
+    Every call carries an idempotency key, so a job retried after a crash repeats the same
+    request instead of making a second change; every call may raise BillingError.
+    """
+
+    async def update_customer_metadata(
+        self, customer_id: str, metadata: Mapping[str, str], *, idempotency_key: str
+    ) -> None: ...
+
+    async def refund_charge(
+        self, charge_id: str, *, amount: int | None, reason: str | None, idempotency_key: str
+    ) -> str:
+        """Refund `amount` (minor units; None for all) of a charge; returns the refund id."""
+        ...
+
+    async def cancel_subscription(
+        self, subscription_id: str, *, at_period_end: bool, idempotency_key: str
+    ) -> None: ...
+
+    async def pay_invoice(self, invoice_id: str, *, idempotency_key: str) -> None: ...
+
+    async def mark_invoice_uncollectible(
+        self, invoice_id: str, *, idempotency_key: str
+    ) -> None: ...
+
+
+# A read-only key is enough for everything built so far: `Billing` stays the reader.
+Billing = BillingReader
 
 
 class Drafter(Protocol):

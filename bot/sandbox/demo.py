@@ -14,11 +14,11 @@ from typing import Any
 from fastapi import FastAPI
 
 from bot.app import create_app
+from bot.sandbox.billing import seed_demo
 from bot.sandbox.page import SandboxDemo, SandboxUser, sandbox_router
 from bot.sandbox.slack_api import SandboxSlack, slack_api_router
 from bot.settings import Settings
 from bot.wiring import build_runtime, build_worker
-from recovery.sandbox_billing import seed_demo
 
 DEMO_DATABASE_URL = "sqlite+aiosqlite:///./dunbot-demo.db"
 DEMO_BOT_TOKEN = "xoxb-sandbox"

@@ -27,7 +27,9 @@ from markupsafe import Markup
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
+from bot.adapters.mail.file import list_outbox
 from bot.runtime import Runtime
+from bot.sandbox.billing import SandboxBilling, SandboxError
 from bot.sandbox.payloads import (
     APP_ID,
     block_actions_body,
@@ -37,10 +39,8 @@ from bot.sandbox.payloads import (
 from bot.sandbox.render import blocks_html, modal_html, mrkdwn_html
 from bot.sandbox.signing import slack_headers, stripe_signature
 from bot.sandbox.slack_api import TEAM_ID, SandboxMessage, SandboxSlack
-from recovery.mail.file import list_outbox
 from recovery.money import format_amount
 from recovery.protocols import NotFoundError
-from recovery.sandbox_billing import SandboxBilling, SandboxError
 from storage.models import Case
 
 BOT_DIR = Path(__file__).resolve().parent.parent

@@ -1,9 +1,10 @@
-"""Drafting: LLM providers, the guarded drafter with template fallback, and its factory."""
+"""Drafting rules: the LLM provider protocol, prompts, pricing and the guarded drafter.
 
-from recovery.drafting.anthropic_provider import AnthropicProvider
-from recovery.drafting.factory import DrafterConfigError, ProviderName, build_drafter
+The concrete providers (OpenAI, Anthropic) and the factory choosing one live in
+`bot/adapters/llm/`.
+"""
+
 from recovery.drafting.guarded import GuardedDrafter
-from recovery.drafting.openai_provider import OpenAIProvider
 from recovery.drafting.pricing import estimate_cost
 from recovery.drafting.prompting import prompt_inputs, render_prompt, template_draft
 from recovery.drafting.provider import (
@@ -14,16 +15,11 @@ from recovery.drafting.provider import (
 )
 
 __all__ = [
-    "AnthropicProvider",
-    "DrafterConfigError",
     "GuardedDrafter",
     "LLMProvider",
-    "OpenAIProvider",
-    "ProviderName",
     "ProviderOutputError",
     "ProviderReply",
     "Usage",
-    "build_drafter",
     "estimate_cost",
     "prompt_inputs",
     "render_prompt",

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
-from recovery.billing import StripeBilling
+from bot.adapters.stripe_billing import StripeBilling
 from tests.fakes.stripe_server import DEFAULT_API_KEY, FakeStripe
 
 

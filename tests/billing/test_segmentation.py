@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from recovery.billing import StripeBilling
+from bot.adapters.stripe_billing import StripeBilling
 from recovery.domain import CustomerSnapshot, InvoiceSnapshot, Segment
 from recovery.segmentation import VipThresholds, decide_segment
 from tests.fakes.stripe_server import FakeStripe

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from recovery.billing import BillingAuthError, StripeBilling, create_stripe_client
+from bot.adapters.stripe_billing import BillingAuthError, StripeBilling, create_stripe_client
 from recovery.domain import DeclineCategory
 from recovery.protocols import BillingError, NotFoundError
 from tests.fakes.stripe_server import DEFAULT_API_KEY, FakeStripe

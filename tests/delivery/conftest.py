@@ -16,12 +16,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, update
 
+from bot.adapters.mail.smtp import SmtpMailer
+from bot.adapters.stripe_billing import StripeBilling
 from recovery import decisions
-from recovery.billing import StripeBilling
 from recovery.config import RecoveryConfig
 from recovery.engine import RecoveryEngine
 from recovery.ingest import record_event
-from recovery.mail import SmtpMailer
 from storage.db import Database
 from storage.models import Case, Draft, Job, OutboxEmail, utcnow
 from storage.queue import RetryPolicy

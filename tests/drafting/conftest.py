@@ -6,8 +6,9 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from bot.adapters.llm.factory import build_drafter
 from recovery.domain import AttemptStage, DeclineCategory, DraftRequest
-from recovery.drafting import GuardedDrafter, build_drafter
+from recovery.drafting import GuardedDrafter
 from tests.fakes.llm_servers import FakeAnthropic, FakeOpenAI
 
 TEST_TIMEOUT_S = 2.0

@@ -8,9 +8,10 @@ import re
 
 import pytest
 
+from bot.adapters.llm.factory import DrafterConfigError, build_drafter
 from prompts import PROMPT_VERSION, TEMPLATE_VERSION
 from recovery.domain import AttemptStage
-from recovery.drafting import DrafterConfigError, GuardedDrafter, build_drafter
+from recovery.drafting import GuardedDrafter
 from recovery.guardrails import check_draft
 from tests.drafting.conftest import make_request
 from tests.fakes.llm_servers import GOOD_BODY, FakeAnthropic, FakeOpenAI, LLMReply

@@ -6,7 +6,9 @@ import re
 
 import pytest
 
-from recovery.drafting import AnthropicProvider, OpenAIProvider, ProviderOutputError
+from bot.adapters.llm.anthropic_provider import AnthropicProvider
+from bot.adapters.llm.openai_provider import OpenAIProvider
+from recovery.drafting import ProviderOutputError
 from tests.fakes.llm_servers import GOOD_BODY, GOOD_SUBJECT, FakeAnthropic, FakeOpenAI, LLMReply
 
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, Locator, Page, async_playwright, expect
 
+from bot.sandbox.billing import DEMO_INVOICES
 from bot.sandbox.demo import ACCOUNT_MANAGER, FINANCE, OUTSIDER, build_demo_app, demo_settings
-from recovery.sandbox_billing import DEMO_INVOICES
 from tests.conftest import REPO_ROOT
 from tests.e2e.serve import serving
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from recovery.mail.factory import build_mailer, parse_tls_mode
-from recovery.mail.file import FileMailer
-from recovery.mail.smtp import SmtpMailer
+from bot.adapters.mail.factory import build_mailer, parse_tls_mode
+from bot.adapters.mail.file import FileMailer
+from bot.adapters.mail.smtp import SmtpMailer
 
 
 def test_builds_the_file_backend(tmp_path: Path) -> None:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.adapters.mail.file import FileMailer, eml_filename, list_outbox
 from recovery.domain import OutgoingEmail
-from recovery.mail.file import FileMailer, eml_filename, list_outbox
 from recovery.protocols import PermanentMailError
 
 MakeEmail = Callable[..., OutgoingEmail]

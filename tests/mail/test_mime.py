@@ -10,8 +10,8 @@ from email.parser import BytesParser
 
 import pytest
 
+from bot.adapters.mail.mime import build_mime, format_message_id, parse_address
 from recovery.domain import OutgoingEmail
-from recovery.mail.mime import build_mime, format_message_id, parse_address
 
 MakeEmail = Callable[..., OutgoingEmail]
 

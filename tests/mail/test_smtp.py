@@ -9,8 +9,8 @@ from collections.abc import Callable
 
 import pytest
 
+from bot.adapters.mail.smtp import SmtpMailer, TlsMode
 from recovery.domain import OutgoingEmail
-from recovery.mail.smtp import SmtpMailer, TlsMode
 from recovery.protocols import PermanentMailError, TemporaryMailError, UnknownMailOutcome
 from tests.fakes.smtp_server import DROP, HANG, ScriptedSmtpServer
 

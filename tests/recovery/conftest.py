@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from recovery.billing import StripeBilling
+from bot.adapters.stripe_billing import StripeBilling
 from recovery.config import RecoveryConfig
 from recovery.engine import RecoveryEngine
 from recovery.ingest import record_event

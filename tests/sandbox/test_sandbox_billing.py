@@ -6,11 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from recovery.billing import invoice_snapshot
+from bot.sandbox.billing import DEMO_INVOICES, SandboxBilling, SandboxError, seed_demo
 from recovery.domain import DeclineCategory, Segment
 from recovery.protocols import Billing, NotFoundError
-from recovery.sandbox_billing import DEMO_INVOICES, SandboxBilling, SandboxError, seed_demo
 from recovery.segmentation import VipThresholds, decide_segment
+from recovery.snapshots import invoice_snapshot
 
 NOW = datetime(2026, 3, 10, 9, 30, tzinfo=UTC)
 

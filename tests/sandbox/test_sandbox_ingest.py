@@ -6,10 +6,10 @@ from typing import Any
 
 from sqlalchemy import select
 
+from bot.sandbox.billing import DEMO_INVOICES, seed_demo
 from recovery.config import RecoveryConfig
 from recovery.engine import RecoveryEngine
 from recovery.ingest import record_event
-from recovery.sandbox_billing import DEMO_INVOICES, seed_demo
 from storage.db import Database
 from storage.models import Case, CaseStatus
 from storage.queue import RetryPolicy

@@ -15,11 +15,11 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
 
+from bot.adapters.stripe_billing import StripeBilling
 from bot.app import create_app
 from bot.runtime import Runtime
 from bot.settings import Settings
 from bot.wiring import build_runtime, build_worker
-from recovery.billing import StripeBilling
 from recovery.ingest import record_event
 from storage.models import Case, Draft, SlackMessage, VipTask
 from storage.queue import RetryPolicy

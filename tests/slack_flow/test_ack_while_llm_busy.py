@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+from bot.adapters.llm.factory import build_drafter
 from bot.slack.ids import ApprovalAction, ModalCallback, RegenerateDraftField
-from recovery.drafting.factory import build_drafter
 from storage.models import DraftStatus
 from tests.fakes.llm_servers import FakeOpenAI, LLMReply
 from tests.slack_flow.conftest import FINANCE, SlackHarness, add_standard

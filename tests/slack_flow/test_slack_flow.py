@@ -8,6 +8,7 @@ import time
 
 from sqlalchemy import func, select
 
+from bot.adapters.mail.file import list_outbox
 from bot.slack.ids import (
     ApprovalAction,
     EditDraftField,
@@ -16,7 +17,6 @@ from bot.slack.ids import (
     RejectDraftField,
     VipAction,
 )
-from recovery.mail.file import list_outbox
 from storage.models import Draft, DraftStatus, Job, OutboxEmail, Pause
 from tests.slack_flow.conftest import (
     APPROVALS,

@@ -11,9 +11,9 @@ from urllib.parse import parse_qsl
 
 import pytest
 
+from bot.adapters.mail.file import list_outbox
 from bot.slack.commands import HELP_TEXT
 from bot.slack.ids import ApprovalAction
-from recovery.mail.file import list_outbox
 from storage.models import DraftStatus
 from tests.fakes.slack_requests import block_action_body, slash_command_body
 from tests.fakes.slack_server import FakeSlack

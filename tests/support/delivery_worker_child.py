@@ -16,11 +16,11 @@ import asyncio
 import logging
 import signal
 
-from recovery.billing import StripeBilling
+from bot.adapters.mail.smtp import SmtpMailer
+from bot.adapters.stripe_billing import StripeBilling
 from recovery.config import RecoveryConfig
 from recovery.engine import RecoveryEngine
 from recovery.jobkinds import JobKind
-from recovery.mail import SmtpMailer
 from storage.db import Database
 from storage.models import AuditEntry
 from storage.queue import RetryPolicy

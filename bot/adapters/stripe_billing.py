@@ -1,4 +1,4 @@
-"""The Billing protocol on Stripe, through the official SDK's async methods.
+"""The BillingReader protocol on Stripe, through the official SDK's async methods.
 
     billing = StripeBilling.connect(api_key=key, api_base=settings.stripe_api_base)
     invoice = await billing.get_invoice("in_…")
@@ -17,15 +17,20 @@ import logging
 from collections import defaultdict
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
 from typing import Any
 
 import stripe
 from stripe import StripeClient
 
-from recovery.decline import categorise_decline
 from recovery.domain import CustomerSnapshot, DeclineInfo, InvoiceSnapshot
 from recovery.protocols import BillingError, NotFoundError
+from recovery.snapshots import (
+    customer_snapshot,
+    decline_from_charge,
+    decline_from_error,
+    invoice_snapshot,
+    object_id,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -57,58 +62,6 @@ def create_stripe_client(
         base_addresses={"api": base} if base else None,
         max_network_retries=max_network_retries,
         http_client=http_client,
-    )
-
-
-def _timestamp(value: Any) -> datetime | None:
-    """Stripe's Unix seconds to an aware UTC datetime."""
-    if value is None:
-        return None
-    return datetime.fromtimestamp(int(value), tz=UTC)
-
-
-def _object_id(value: Any) -> str | None:
-    """The id of an expandable field, whether it came as an id or an expanded object."""
-    if isinstance(value, Mapping):
-        found = value.get("id")
-        return str(found) if found else None
-    return str(value) if value else None
-
-
-def invoice_snapshot(data: Mapping[str, Any]) -> InvoiceSnapshot:
-    """Map a Stripe invoice (as a dict) to an InvoiceSnapshot."""
-    customer_id = _object_id(data.get("customer")) or _object_id(data.get("customer_account"))
-    return InvoiceSnapshot(
-        id=data["id"],
-        number=data.get("number"),
-        customer_id=customer_id or "",
-        customer_email=data.get("customer_email"),
-        customer_name=data.get("customer_name"),
-        status=data.get("status") or "draft",
-        currency=str(data["currency"]).lower(),
-        amount_due=int(data.get("amount_due") or 0),
-        amount_paid=int(data.get("amount_paid") or 0),
-        amount_remaining=int(data.get("amount_remaining") or 0),
-        attempt_count=int(data.get("attempt_count") or 0),
-        next_payment_attempt=_timestamp(data.get("next_payment_attempt")),
-        due_date=_timestamp(data.get("due_date")),
-        hosted_invoice_url=data.get("hosted_invoice_url"),
-        created=_timestamp(data.get("created")),
-    )
-
-
-def customer_snapshot(data: Mapping[str, Any]) -> CustomerSnapshot:
-    """Map a Stripe customer (as a dict, possibly a deleted stub) to a CustomerSnapshot."""
-    if data.get("deleted"):
-        return CustomerSnapshot(id=data["id"], deleted=True)
-    metadata = data.get("metadata") or {}
-    return CustomerSnapshot(
-        id=data["id"],
-        name=data.get("name"),
-        email=data.get("email"),
-        preferred_locales=[str(locale) for locale in data.get("preferred_locales") or []],
-        metadata={str(key): str(value) for key, value in metadata.items()},
-        deleted=False,
     )
 
 
@@ -235,47 +188,19 @@ class StripeBilling:
 
     async def _decline_of_payment(self, payment: Mapping[str, Any]) -> DeclineInfo | None:
         """DeclineInfo from one invoice payment's intent or charge, None if it has no error."""
-        intent_id = _object_id(payment.get("payment_intent"))
-        charge_id = _object_id(payment.get("charge"))
+        intent_id = object_id(payment.get("payment_intent"))
+        charge_id = object_id(payment.get("charge"))
         try:
             if intent_id:
                 async with _stripe_call(f"payment intent {intent_id}"):
                     intent = await self._client.v1.payment_intents.retrieve_async(intent_id)
                 error = intent.to_dict().get("last_payment_error")
                 if error:
-                    return _decline_from_error(error)
+                    return decline_from_error(error)
             if charge_id:
                 async with _stripe_call(f"charge {charge_id}"):
                     charge = await self._client.v1.charges.retrieve_async(charge_id)
-                return _decline_from_charge(charge.to_dict())
+                return decline_from_charge(charge.to_dict())
         except NotFoundError:
             logger.info("payment object gone while reading decline info", exc_info=True)
         return None
-
-
-def _decline_from_error(error: Mapping[str, Any]) -> DeclineInfo:
-    """DeclineInfo from a payment intent's `last_payment_error`."""
-    decline_code = error.get("decline_code")
-    advice_code = error.get("advice_code")
-    return DeclineInfo(
-        category=categorise_decline(decline_code, error.get("code"), advice_code),
-        decline_code=decline_code,
-        advice_code=advice_code,
-        message=error.get("message"),
-    )
-
-
-def _decline_from_charge(charge: Mapping[str, Any]) -> DeclineInfo | None:
-    """DeclineInfo from a failed charge (failure_code, outcome.reason); None if it succeeded."""
-    failure_code = charge.get("failure_code")
-    if not failure_code:
-        return None
-    outcome = charge.get("outcome") or {}
-    decline_code = outcome.get("reason") if outcome.get("type") == "issuer_declined" else None
-    advice_code = outcome.get("advice_code")
-    return DeclineInfo(
-        category=categorise_decline(decline_code, failure_code, advice_code),
-        decline_code=decline_code,
-        advice_code=advice_code,
-        message=charge.get("failure_message"),
-    )

@@ -17,7 +17,6 @@ import contextlib
 import logging
 import re
 import ssl
-from typing import Literal
 
 from aiosmtplib import (
     SMTP,
@@ -27,14 +26,12 @@ from aiosmtplib import (
     SMTPTimeoutError,
 )
 
+from bot.adapters.mail.mime import build_mime, parse_address
+from bot.adapters.mail.tls import TLS_MODES, TlsMode
 from recovery.domain import OutgoingEmail
-from recovery.mail.mime import build_mime, parse_address
 from recovery.protocols import PermanentMailError, TemporaryMailError, UnknownMailOutcome
 
 log = logging.getLogger(__name__)
-
-TlsMode = Literal["starttls", "tls", "none"]
-TLS_MODES: tuple[TlsMode, ...] = ("starttls", "tls", "none")
 
 _START_INPUT = 354
 _LINE_ENDINGS = re.compile(rb"\r\n|\r|\n")

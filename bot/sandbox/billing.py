@@ -21,10 +21,10 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from recovery.billing import customer_snapshot, invoice_snapshot
 from recovery.decline import categorise_decline
 from recovery.domain import CustomerSnapshot, DeclineInfo, InvoiceSnapshot
 from recovery.protocols import NotFoundError
+from recovery.snapshots import customer_snapshot, invoice_snapshot
 
 JsonObject = dict[str, Any]
 

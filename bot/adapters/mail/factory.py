@@ -1,4 +1,7 @@
-"""Pick and build the Mailer named by EMAIL_BACKEND from explicit settings."""
+"""Pick and build the Mailer named by EMAIL_BACKEND from explicit settings.
+
+The SMTP module (and so aiosmtplib) is imported only when EMAIL_BACKEND=smtp.
+"""
 
 from __future__ import annotations
 
@@ -6,36 +9,13 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
-from recovery.mail.file import FileMailer
-from recovery.mail.smtp import TLS_MODES, SmtpMailer, TlsMode
+from bot.adapters.mail.file import FileMailer
+from bot.adapters.mail.tls import default_port, parse_tls_mode
 from recovery.protocols import Mailer
 
+__all__ = ["MAIL_BACKENDS", "build_mailer", "parse_tls_mode"]
+
 MAIL_BACKENDS = ("smtp", "file")
-
-_TLS_ALIASES: dict[str, TlsMode] = {
-    "starttls": "starttls",
-    "true": "starttls",
-    "1": "starttls",
-    "yes": "starttls",
-    "tls": "tls",
-    "ssl": "tls",
-    "implicit": "tls",
-    "none": "none",
-    "false": "none",
-    "0": "none",
-    "no": "none",
-    "off": "none",
-}
-
-
-def parse_tls_mode(value: str | bool) -> TlsMode:
-    """SMTP_TLS as configured (`true`/`starttls`, `tls`, `false`/`none`) → a TlsMode."""
-    if isinstance(value, bool):
-        return "starttls" if value else "none"
-    mode = _TLS_ALIASES.get(value.strip().lower())
-    if mode is None:
-        raise ValueError(f"SMTP_TLS must be one of {', '.join(TLS_MODES)} or false, not {value!r}")
-    return mode
 
 
 def build_mailer(
@@ -52,7 +32,7 @@ def build_mailer(
     """The Mailer for `backend` ("smtp" or "file"); ValueError on unknown or incomplete settings.
 
     A further backend (an HTTP provider sending `OutgoingEmail.message_id` as its
-    idempotency key) is one more module under `recovery/mail/` and one more branch here.
+    idempotency key) is one more module under `bot/adapters/mail/` and one more branch here.
     """
     match backend.strip().lower():
         case "file":
@@ -62,6 +42,8 @@ def build_mailer(
         case "smtp":
             if not smtp_host:
                 raise ValueError("EMAIL_BACKEND=smtp needs SMTP_HOST")
+            from bot.adapters.mail.smtp import SmtpMailer
+
             tls_mode = parse_tls_mode(smtp_tls)
             password = (
                 smtp_password.get_secret_value()
@@ -70,7 +52,7 @@ def build_mailer(
             )
             return SmtpMailer(
                 host=smtp_host,
-                port=smtp_port if smtp_port is not None else _default_port(tls_mode),
+                port=smtp_port if smtp_port is not None else default_port(tls_mode),
                 username=smtp_username or None,
                 password=password,
                 tls_mode=tls_mode,
@@ -80,8 +62,3 @@ def build_mailer(
             raise ValueError(
                 f"unknown EMAIL_BACKEND {backend!r}: expected one of {', '.join(MAIL_BACKENDS)}"
             )
-
-
-def _default_port(tls_mode: TlsMode) -> int:
-    """Submission ports: 465 for implicit TLS, 587 for STARTTLS, 25 for plain SMTP."""
-    return {"tls": 465, "starttls": 587, "none": 25}[tls_mode]

@@ -18,8 +18,8 @@ from email import policy
 from email.parser import BytesParser
 from pathlib import Path
 
+from bot.adapters.mail.mime import build_mime
 from recovery.domain import OutgoingEmail
-from recovery.mail.mime import build_mime
 from recovery.protocols import PermanentMailError, TemporaryMailError
 
 _UNSAFE_FILENAME_CHARS = re.compile(r"[^A-Za-z0-9._@+=-]")

@@ -1,12 +1,13 @@
-"""Build the configured Drafter from explicit settings (bot/ reads the environment)."""
+"""Build the configured Drafter from explicit settings (bot/ reads the environment).
+
+A provider's module (and so its SDK) is imported only when that provider is chosen.
+"""
 
 from __future__ import annotations
 
 from typing import Literal
 
-from recovery.drafting.anthropic_provider import DEFAULT_ANTHROPIC_MODEL, AnthropicProvider
 from recovery.drafting.guarded import DEFAULT_TIMEOUT_S, GuardedDrafter
-from recovery.drafting.openai_provider import DEFAULT_OPENAI_MODEL, OpenAIProvider
 from recovery.drafting.provider import LLMProvider
 
 ProviderName = Literal["openai", "anthropic", "template"]
@@ -35,6 +36,8 @@ def build_drafter(
         case "openai":
             if not openai_api_key:
                 raise DrafterConfigError("LLM_PROVIDER=openai needs OPENAI_API_KEY")
+            from bot.adapters.llm.openai_provider import DEFAULT_OPENAI_MODEL, OpenAIProvider
+
             llm = OpenAIProvider(
                 api_key=openai_api_key,
                 base_url=openai_base_url or None,
@@ -45,6 +48,11 @@ def build_drafter(
         case "anthropic":
             if not anthropic_api_key:
                 raise DrafterConfigError("LLM_PROVIDER=anthropic needs ANTHROPIC_API_KEY")
+            from bot.adapters.llm.anthropic_provider import (
+                DEFAULT_ANTHROPIC_MODEL,
+                AnthropicProvider,
+            )
+
             llm = AnthropicProvider(
                 api_key=anthropic_api_key,
                 base_url=anthropic_base_url or None,
