@@ -47,6 +47,20 @@ def _subject_shape(subject: str) -> list[str]:
     return reasons
 
 
+_UNSTORABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+
+
+def _unstorable(label: str, text: str) -> list[str]:
+    """Control characters (NUL first of all) and lone surrogates: never part of an email, and
+    PostgreSQL cannot store a NUL at all."""
+    if "\x00" in text:
+        return [f"{label} contains a NUL character (U+0000); remove it and try again"]
+    if match := _UNSTORABLE.search(text):
+        code = f"U+{ord(match.group(0)):04X}"
+        return [f"{label} contains a control or invalid character ({code}); remove it"]
+    return []
+
+
 def _body_shape(body: str) -> list[str]:
     stripped = body.strip()
     reasons = []
@@ -74,9 +88,15 @@ _LINK_PATTERNS = [
 ]
 
 
+# Ideographic full stops (。 and the half-width ｡, which NFKC folds into it) separate domain
+# labels as a dot does (IDNA): `evil-pay。com`. Folded only before an ASCII letter or digit,
+# so Japanese prose (。 then more Japanese) is not read as a domain.
+_IDEOGRAPHIC_DOT = re.compile(r"(?<=\S)\u3002(?=[A-Za-z0-9])")
+
+
 def find_links(text: str) -> list[str]:
     """Every URL, web address, bare domain or e-mail address in the text."""
-    folded = normalise(text)
+    folded = _IDEOGRAPHIC_DOT.sub(".", normalise(text))
     spans: list[tuple[int, int]] = []
     for pattern in _LINK_PATTERNS:  # most specific first; skip matches inside earlier ones
         for match in pattern.finditer(folded):
@@ -191,7 +211,9 @@ def _secret_requests(text: str) -> list[str]:
 
 # --- card numbers ------------------------------------------------------------------------
 
-_DIGIT_RUN = re.compile(r"\d(?:[ \-\u2010-\u2015]{0,2}\d)+")
+# Digits with up to three separators of any kind between them (spaces, dashes, dots, slashes,
+# mixed): `4242.4242/4242 - 4242` is still a card number. Letters end a run.
+_DIGIT_RUN = re.compile(r"\d(?:[\W_]{0,3}\d)+")
 
 
 def luhn_valid(digits: str) -> bool:
@@ -403,7 +425,8 @@ def check_draft(
 
     `allowed_terms` (e.g. the sender's own company name 'Acme.io') are ignored by the
     content checks, so a trusted name that looks like a domain is not a violation."""
-    reasons = _subject_shape(subject) + _body_shape(body)
+    reasons = _unstorable("subject", subject) + _unstorable("body", body)
+    reasons += _subject_shape(subject) + _body_shape(body)
     for label, text in (("subject", subject), ("body", body)):
         folded = _without(normalise(text), allowed_terms)
         for check in _CONTENT_CHECKS:

@@ -55,6 +55,11 @@ def test_subject_shape(subject: str, expected: str) -> None:
         "münchen.de",
         "192.168.0.1",
         "javascript:alert(1)",
+        "evil-pay。com",  # ideographic full stop
+        "evil-pay．com",  # full-width full stop
+        "evil-pay｡com",  # half-width ideographic full stop
+        "pay.evil-pay。com/now",
+        "support@evil｡com",
     ],
 )
 def test_any_link_is_rejected(link: str) -> None:
@@ -105,7 +110,19 @@ def test_harmless_payment_wording_passes(body: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "number", ["4242 4242 4242 4242", "4242-4242-4242-4242", "378282246310005", "6011111111111117"]
+    "number",
+    [
+        "4242 4242 4242 4242",
+        "4242-4242-4242-4242",
+        "378282246310005",
+        "6011111111111117",
+        "4242.4242.4242.4242",
+        "4242/4242/4242/4242",
+        "4242_4242_4242_4242",
+        "4242 / 4242 . 4242-4242",
+        "4242\n4242\n4242\n4242",
+        "４２４２．４２４２．４２４２．４２４２",  # full-width digits and dots
+    ],
 )
 def test_known_card_numbers_are_rejected(number: str) -> None:
     reasons = check(f"Your card {number} was declined by the bank today.")
@@ -129,6 +146,67 @@ def test_any_embedded_luhn_number_is_caught(prefix: str, separator: str) -> None
     spaced = separator.join(number[i : i + 4] for i in range(0, len(number), 4))
     reasons = check(f"We noticed the number {spaced} on file, sorry about the trouble.")
     assert any("card number" in reason for reason in reasons)
+
+
+_SEPARATOR_CHARS = " -./\\_,:;|+*~=·•–—\u00a0\u3000\t"
+
+
+@given(
+    prefix=st.text(alphabet="0123456789", min_size=12, max_size=18),
+    group=st.integers(min_value=1, max_value=6),
+    separators=st.lists(
+        st.text(alphabet=_SEPARATOR_CHARS, min_size=1, max_size=3), min_size=18, max_size=18
+    ),
+)
+def test_luhn_number_with_any_separators_between_groups_is_caught(
+    prefix: str, group: int, separators: list[str]
+) -> None:
+    number = _with_luhn_digit(prefix)
+    groups = [number[i : i + group] for i in range(0, len(number), group)]
+    hidden = groups[0] + "".join(sep + g for sep, g in zip(separators, groups[1:], strict=False))
+    reasons = check(f"We noticed the number {hidden} on file, sorry about the trouble.")
+    assert any("card number" in reason for reason in reasons), (hidden, reasons)
+
+
+_LABEL = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-", min_size=1, max_size=12).filter(
+    lambda label: label[0] != "-" and label[-1] != "-"
+)
+_TLD = st.sampled_from(["com", "io", "net", "co", "pay", "xyz", "ｃｏｍ", "ＩＯ"])
+_DOT = st.sampled_from([".", "。", "．", "｡", "﹒"])
+
+
+@given(labels=st.lists(_LABEL, min_size=1, max_size=3), tld=_TLD, dot=_DOT)
+def test_a_domain_with_any_dot_look_alike_is_caught(labels: list[str], tld: str, dot: str) -> None:
+    domain = dot.join([*labels, tld])
+    reasons = check(f"Please settle the invoice at {domain} today so nothing is interrupted.")
+    assert any("link" in reason for reason in reasons), (domain, reasons)
+
+
+def test_japanese_prose_with_ideographic_full_stops_is_not_a_link() -> None:
+    body = "お支払いが完了しませんでした。下のページからお支払いください。"
+    assert not any("link" in reason for reason in check(body))
+
+
+@pytest.mark.parametrize(
+    ("subject", "body", "where"),
+    [
+        ("Your payment", "We could not collect\x00 your payment, please use the page.", "body"),
+        ("Your\x00 payment", GOOD_BODY, "subject"),
+        ("Your payment", "We could not collect your payment\x07, please use the page.", "body"),
+        ("Your payment", "We could not collect your payment\ud800, please use the page.", "body"),
+    ],
+)
+def test_control_characters_are_refused_with_a_clear_reason(
+    subject: str, body: str, where: str
+) -> None:
+    reasons = check(body, subject=subject)
+    assert any(reason.startswith(where) and "character (U+" in reason for reason in reasons)
+
+
+@given(st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=80))
+def test_any_nul_anywhere_is_refused(text: str) -> None:
+    reasons = check(f"{GOOD_BODY[:30]}{text}\x00{GOOD_BODY[30:]}")
+    assert any("NUL character" in reason for reason in reasons)
 
 
 WORDS = [
