@@ -45,7 +45,10 @@ _SAFE_URL = re.compile(r"^(?:https?://|mailto:)[^\s\"'<>]+$", re.IGNORECASE)
 _USER_ID = re.compile(r"^[UW][A-Z0-9_]+$")
 _EMOJI = re.compile(r":([a-z0-9_+-]+):")
 _CODE = re.compile(r"`([^`\n]+)`")
+# Rendered pieces are held as NUL<index>NUL while the rest of a line is processed; a NUL in
+# the text itself is replaced first (as browsers do), so the text can never name a piece.
 _PLACEHOLDER = re.compile(r"\x00(\d+)\x00")
+_REPLACEMENT_CHARACTER = "\ufffd"
 
 
 def _marker(char: str, tag: str) -> tuple[re.Pattern[str], str]:
@@ -128,6 +131,7 @@ def mrkdwn_html(
 ) -> Markup:
     """Slack mrkdwn → HTML: bold, italic, strike, code, links, mentions, quotes, emoji."""
     users, channels = users or {}, channels or {}
+    text = text.replace("\x00", _REPLACEMENT_CHARACTER)
     out: list[str] = []
     quote: list[str] = []
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from bot.sandbox.render import blocks_html, modal_html, mrkdwn_html
 from bot.slack.mrkdwn import escape_mrkdwn, link
 
@@ -86,3 +89,21 @@ def test_blocks_buttons_carry_confirm_and_modal_inputs_are_labelled() -> None:
     )
     assert '<label for="field-0">Reason' in modal and 'id="field-0"' in modal
     assert "&lt;/textarea&gt;&lt;b&gt;" in modal
+
+
+def test_a_nul_in_text_cannot_name_a_rendered_piece() -> None:
+    """A reason like NUL 5 NUL made every render of the channel fail (IndexError) until restart;
+    NUL 0 NUL copied another piece (here the mention) into the text."""
+    html = str(mrkdwn_html("<@UFIN> rejected: \x005\x00 and \x000\x00", users={"UFIN": "Fran"}))
+    assert html.count("@Fran") == 1
+    assert "rejected: \ufffd5\ufffd and \ufffd0\ufffd" in html and "\x00" not in html
+
+
+_MRKDWN_BITS = st.sampled_from(["\x00", "0", "1", "9", "<@U1>", "`", "*", "_", "<", ">", "\n", "a"])
+
+
+@given(st.lists(_MRKDWN_BITS | st.text(max_size=5), max_size=30).map("".join))
+def test_any_text_renders_without_nul_or_error(text: str) -> None:
+    html = str(mrkdwn_html(text, users={"U1": "One"}))
+    assert "\x00" not in html
+    assert html.count('data-user-id="U1"') <= text.count("<@U1>")
