@@ -2,10 +2,17 @@
 
 from prompts.inputs import PromptInputs
 from prompts.render import PROMPT_VERSION, language_name, render_prompt
-from prompts.template_texts import TEMPLATE_VERSION, TEXTS, template_email, template_language
+from prompts.template_texts import (
+    SUPPORTED_LANGUAGES,
+    TEMPLATE_VERSION,
+    TEXTS,
+    template_email,
+    template_language,
+)
 
 __all__ = [
     "PROMPT_VERSION",
+    "SUPPORTED_LANGUAGES",
     "TEMPLATE_VERSION",
     "TEXTS",
     "PromptInputs",

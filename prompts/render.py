@@ -12,6 +12,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from prompts.data_block import clean_text, customer_data, quoted_text
 from prompts.guidance import RETRY_GUIDANCE, decline_guidance, stage_guidance
 from prompts.inputs import PromptInputs
+from prompts.template_texts import SUPPORTED_LANGUAGES
 
 PROMPT_VERSION = "v1"
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -30,12 +31,15 @@ def _environment(version: str) -> Environment:
 
 
 def language_name(locale: str | None) -> str:
-    """English name of the locale's language ('fr-FR' → 'French'); English when unknown."""
+    """English name of the locale's language ('fr-FR' → 'French'); English when unknown or
+    when dunbot has no email frame in that language, so the body never mixes with the frame."""
     if not locale or not _LOCALE_RE.match(locale):
         return "English"
     try:
         parsed = Locale.parse(locale.replace("-", "_"))
     except (UnknownLocaleError, ValueError):
+        return "English"
+    if parsed.language not in SUPPORTED_LANGUAGES:
         return "English"
     return parsed.get_language_name("en") or "English"
 

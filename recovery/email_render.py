@@ -1,5 +1,6 @@
 """Render the customer email around an approved draft body: greeting, body, amount due,
-due date, the pay link (the only link, in text and HTML) and signature."""
+due date, the pay link (the only link, in text and HTML) and signature, all in one language
+(en, fr, de, es, it, nl, pt, ja; English for any other), money and dates formatted by Babel."""
 
 from __future__ import annotations
 
@@ -64,6 +65,56 @@ FRAMINGS: dict[str, Framing] = {
         pay_button="Rechnung bezahlen",
         thanks="Vielen Dank",
         signature="Ihr {company}-Team",
+    ),
+    "es": Framing(
+        greeting="Hola, {name}:",
+        greeting_anonymous="Hola:",
+        amount_due="Importe pendiente: {amount}",
+        due_date="Fecha de vencimiento: {date}",
+        pay_text="Pague de forma segura aquí: {url}",
+        pay_button="Pagar la factura",
+        thanks="Gracias,",
+        signature="El equipo de {company}",
+    ),
+    "it": Framing(
+        greeting="Gentile {name},",
+        greeting_anonymous="Buongiorno,",
+        amount_due="Importo dovuto: {amount}",
+        due_date="Data di scadenza: {date}",
+        pay_text="Paghi in modo sicuro qui: {url}",
+        pay_button="Paga la fattura",
+        thanks="Grazie,",
+        signature="Il team di {company}",
+    ),
+    "nl": Framing(
+        greeting="Beste {name},",
+        greeting_anonymous="Beste klant,",
+        amount_due="Openstaand bedrag: {amount}",
+        due_date="Vervaldatum: {date}",
+        pay_text="Betaal veilig via: {url}",
+        pay_button="Factuur betalen",
+        thanks="Met vriendelijke groet,",
+        signature="Het team van {company}",
+    ),
+    "pt": Framing(
+        greeting="Olá {name},",
+        greeting_anonymous="Olá,",
+        amount_due="Valor em dívida: {amount}",
+        due_date="Data de vencimento: {date}",
+        pay_text="Pague em segurança aqui: {url}",
+        pay_button="Pagar a fatura",
+        thanks="Obrigado,",
+        signature="A equipa {company}",
+    ),
+    "ja": Framing(
+        greeting="{name} 様",
+        greeting_anonymous="お客様各位",
+        amount_due="ご請求額: {amount}",
+        due_date="お支払い期限: {date}",
+        pay_text="こちらから安全にお支払いいただけます: {url}",
+        pay_button="請求書を支払う",
+        thanks="今後ともよろしくお願いいたします。",
+        signature="{company} チーム",
     ),
 }
 

@@ -42,7 +42,8 @@ def render(**overrides: object):
         ("fr", 4900, "eur", "49,00 €"),
         ("de-DE", 4900, "eur", "49,00 €"),
         ("en", 5000, "jpy", "¥5,000"),
-        ("ja", 5000, "jpy", "¥5,000"),
+        ("ja", 5000, "jpy", "￥5,000"),
+        ("es-ES", 4900, "eur", "49,00 €"),
     ],
 )
 def test_amount_due_is_stated(locale: str, amount: int, currency: str, expected: str) -> None:

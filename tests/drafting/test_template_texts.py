@@ -13,7 +13,11 @@ from recovery.guardrails import check_draft
 
 CATEGORIES = [c.value for c in DeclineCategory]
 STAGES = [s.value for s in AttemptStage]
-RETRY_WORDS = re.compile(r"retr|try .* again|again automatically|retent|erneut", re.I)
+RETRY_WORDS = re.compile(
+    r"retr|try .* again|again automatically|retent|erneut|volveremos|riprover|opnieuw"
+    r"|voltaremos|もう一度",
+    re.I,
+)
 
 
 def draft(locale: str = "en", category: str = "unknown", stage: str = "first", retry=False):
@@ -25,7 +29,7 @@ def draft(locale: str = "en", category: str = "unknown", stage: str = "first", r
 
 @pytest.mark.parametrize(
     ("locale", "category", "stage", "retry"),
-    list(itertools.product(["en", "fr", "de", "es"], CATEGORIES, STAGES, [True, False])),
+    list(itertools.product(sorted(TEXTS), CATEGORIES, STAGES, [True, False])),
 )
 def test_every_template_passes_the_guardrails(locale, category, stage, retry) -> None:
     subject, body = draft(locale, category, stage, retry)
@@ -48,7 +52,9 @@ def test_retry_is_mentioned_only_when_planned() -> None:
 def test_languages_and_fallback() -> None:
     assert draft("fr-FR")[0] == "Votre paiement Acme n'a pas abouti"
     assert draft("de")[0] == "Ihre Zahlung an Acme ist fehlgeschlagen"
-    assert draft("es") == draft("en") == draft("") == draft("ja-JP")
+    assert draft("es-ES")[0] == "Su pago a Acme no se ha podido completar"
+    assert draft("ja-JP")[0] == "Acmeへのお支払いが完了しませんでした"
+    assert draft("ko") == draft("en") == draft("") == draft(None)
 
 
 def test_text_varies_with_decline_and_stage() -> None:

@@ -1,0 +1,1 @@
+"""The template drafter's sentences, one module per language."""
