@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     vip_ltv_threshold: int = 500000
     vip_ltv_thresholds: dict[str, int] = Field(default_factory=dict)
     vip_invoice_threshold: int = 50000
+    vip_plans: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    vip_tenure_months: int | None = Field(default=None, ge=1)
+    vip_tenure_min_invoice: int = Field(default=0, ge=0)
 
     llm_provider: Literal["openai", "anthropic", "template"] = "template"
     llm_model: str | None = None
@@ -85,7 +88,7 @@ class Settings(BaseSettings):
     job_lease_s: float = 10.0  # a killed worker's job is taken over within seconds
     worker_poll_s: float = 0.5
 
-    @field_validator("finance_approvers", "account_managers", mode="before")
+    @field_validator("finance_approvers", "account_managers", "vip_plans", mode="before")
     @classmethod
     def _split_user_ids(cls, value: Any) -> Any:
         """Accept 'U1, U2' from the environment as well as a list from the TOML file."""

@@ -14,6 +14,9 @@ class RecoveryConfig:
     vip_ltv_threshold: int = 500_000
     vip_ltv_thresholds: dict[str, int] = field(default_factory=dict)
     vip_invoice_threshold: int = 50_000
+    vip_plans: frozenset[str] = frozenset()
+    vip_tenure_months: int | None = None
+    vip_tenure_min_invoice: int = 0
     max_emails_per_invoice: int = 3
     min_days_between_emails: float = 3.0
     vip_claim_sla_s: float = 7200.0
@@ -30,4 +33,7 @@ class RecoveryConfig:
             default_ltv=self.vip_ltv_threshold,
             ltv_by_currency=dict(self.vip_ltv_thresholds),
             invoice_amount=self.vip_invoice_threshold,
+            plans=self.vip_plans,
+            tenure_months=self.vip_tenure_months,
+            tenure_min_invoice=self.vip_tenure_min_invoice,
         )

@@ -57,6 +57,7 @@ class InvoiceSnapshot(BaseModel):
     due_date: datetime | None = None
     hosted_invoice_url: str | None = None
     created: datetime | None = None
+    plan_keys: list[str] = Field(default_factory=list)  # price ids, product ids, lookup keys
 
     @property
     def is_collectible(self) -> bool:
@@ -73,6 +74,7 @@ class CustomerSnapshot(BaseModel):
     preferred_locales: list[str] = Field(default_factory=list)
     metadata: dict[str, str] = Field(default_factory=dict)
     deleted: bool = False
+    created: datetime | None = None  # customer since (tenure)
 
 
 class DeclineInfo(BaseModel):

@@ -8,7 +8,11 @@ Rules (ARCHITECTURE.md, "Segmentation"), in order:
    paid €7,250 over the years is valuable even when today's failed invoice is in dollars, and
    comparing each currency with its own threshold needs no exchange rates.
 3. VIP when the invoice's `amount_due` reaches the invoice threshold (of its currency).
-4. Otherwise standard, and the reasons say why each test fell short.
+4. VIP when a line of the invoice is on a VIP plan (`VIP_PLANS`: price ids, product ids or
+   price lookup keys).
+5. VIP when the customer is older than `VIP_TENURE_MONTHS` whole months and the invoice is at
+   least `VIP_TENURE_MIN_INVOICE` (minor units of the invoice's currency).
+6. Otherwise standard, and the reasons say why each test fell short.
 
 Thresholds are in minor units. Currencies without their own threshold use the default, which
 is minor units of the account's default currency: set zero-decimal currencies (JPY, KRW…)
@@ -16,6 +20,8 @@ explicitly, as 500000 means ¥500,000 there, not ¥5,000.
 """
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -35,6 +41,9 @@ class VipThresholds(BaseModel):
     ltv_by_currency: dict[str, int] = Field(default_factory=dict)
     invoice_amount: int = Field(default=50_000, ge=0)
     invoice_amount_by_currency: dict[str, int] = Field(default_factory=dict)
+    plans: frozenset[str] = frozenset()
+    tenure_months: int | None = Field(default=None, ge=1)
+    tenure_min_invoice: int = Field(default=0, ge=0)
 
     @field_validator("ltv_by_currency", "invoice_amount_by_currency")
     @classmethod
@@ -64,12 +73,54 @@ def _comparison(label: str, amount: int, threshold: int, currency: str) -> tuple
     return reached, f"{label} {_money(amount, currency)} {sign} {_money(threshold, currency)}"
 
 
+def whole_months_between(start: datetime, end: datetime) -> int:
+    """Completed calendar months from `start` to `end` (Jan 31 → Feb 28 is 0 months)."""
+    months = (end.year - start.year) * 12 + end.month - start.month
+    if (end.day, end.time()) < (start.day, start.time()):
+        months -= 1
+    return max(months, 0)
+
+
+def _plan_fact(invoice: InvoiceSnapshot, plans: frozenset[str]) -> tuple[bool, str] | None:
+    """(on a VIP plan?, words), or None when no VIP plans are configured."""
+    if not plans:
+        return None
+    matched = [key for key in invoice.plan_keys if key in plans]
+    if matched:
+        return True, f"invoice is for VIP plan {', '.join(matched)}"
+    return False, "invoice is on no VIP plan"
+
+
+def _tenure_fact(
+    invoice: InvoiceSnapshot, customer: CustomerSnapshot, thresholds: VipThresholds, now: datetime
+) -> tuple[bool, str] | None:
+    """(long-standing customer with a large enough invoice?, words), None when not configured."""
+    months = thresholds.tenure_months
+    if months is None:
+        return None
+    if customer.created is None:
+        return False, "customer since: unknown"
+    tenure = whole_months_between(customer.created, now)
+    old_enough = tenure >= months
+    _, amount_text = _comparison(
+        "invoice amount", invoice.amount_due, thresholds.tenure_min_invoice, invoice.currency
+    )
+    large_enough = invoice.amount_due >= thresholds.tenure_min_invoice
+    sign = "≥" if old_enough else "<"
+    text = f"customer for {tenure} months {sign} {months} months"
+    if old_enough:
+        joiner = "and" if large_enough else "but"
+        text += f" {joiner} {amount_text}"
+    return old_enough and large_enough, text
+
+
 def decide_segment(
     *,
     ltv_by_currency: dict[str, int],
     invoice: InvoiceSnapshot,
     customer: CustomerSnapshot,
     thresholds: VipThresholds,
+    now: datetime | None = None,
 ) -> SegmentDecision:
     """Decide VIP or standard for a failed invoice; every decision carries its reasons."""
     ltv = {currency.lower(): amount for currency, amount in ltv_by_currency.items()}
@@ -93,6 +144,12 @@ def decide_segment(
             invoice_currency,
         )
     )
+    for fact in (
+        _plan_fact(invoice, thresholds.plans),
+        _tenure_fact(invoice, customer, thresholds, now or datetime.now(UTC)),
+    ):
+        if fact is not None:
+            facts.append(fact)
     qualifying = [text for reached, text in facts if reached]
 
     raw_tier = customer.metadata.get(TIER_METADATA_KEY)

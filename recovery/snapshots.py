@@ -48,7 +48,31 @@ def invoice_snapshot(data: Mapping[str, Any]) -> InvoiceSnapshot:
         due_date=_timestamp(data.get("due_date")),
         hosted_invoice_url=data.get("hosted_invoice_url"),
         created=_timestamp(data.get("created")),
+        plan_keys=invoice_plan_keys(data),
     )
+
+
+def _price_keys(price: Any) -> list[str]:
+    """A price's id, product id and lookup key, whether given as an id or an object."""
+    if not isinstance(price, Mapping):
+        return [str(price)] if price else []
+    keys = [price.get("id"), object_id(price.get("product")), price.get("lookup_key")]
+    return [str(key) for key in keys if key]
+
+
+def invoice_plan_keys(data: Mapping[str, Any]) -> list[str]:
+    """Every price id, product id and price lookup key on the invoice's lines (VIP_PLANS).
+
+    Current API versions name the price and product under `pricing.price_details`; older
+    ones carry the whole `price` (with its lookup key) and `plan` on each line.
+    """
+    keys: list[str] = []
+    for line in (data.get("lines") or {}).get("data") or []:
+        details = (line.get("pricing") or {}).get("price_details") or {}
+        keys += _price_keys(details.get("price"))
+        keys += [str(details["product"])] if details.get("product") else []
+        keys += _price_keys(line.get("price")) + _price_keys(line.get("plan"))
+    return list(dict.fromkeys(keys))
 
 
 def customer_snapshot(data: Mapping[str, Any]) -> CustomerSnapshot:
@@ -63,6 +87,7 @@ def customer_snapshot(data: Mapping[str, Any]) -> CustomerSnapshot:
         preferred_locales=[str(locale) for locale in data.get("preferred_locales") or []],
         metadata={str(key): str(value) for key, value in metadata.items()},
         deleted=False,
+        created=_timestamp(data.get("created")),
     )
 
 
