@@ -33,19 +33,19 @@ def create_app(runtime: Runtime, *, worker: Worker | None = None) -> DunbotApp:
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        socket_mode = await _start_socket_mode(runtime)  # first: a refusal stops start-up
-        stop = asyncio.Event()
-        task = asyncio.create_task(worker.run(stop), name="worker") if worker else None
-        try:
-            yield
-        finally:
+        async with contextlib.AsyncExitStack() as stack:
+            # Unwound last in, first out: the worker stops, then Socket Mode, then the
+            # runtime's resources (HTTP clients, ingest writer, database) close.
+            await stack.enter_async_context(runtime.resources)
+            await runtime.open_clients()
+            socket_mode = await _start_socket_mode(runtime)  # first: a refusal stops start-up
             if socket_mode is not None:
-                await socket_mode.close_async()
-            stop.set()
-            if task is not None:
-                await task
-            await runtime.ingest.close()
-            await runtime.db.dispose()
+                stack.push_async_callback(socket_mode.close_async)
+            if worker is not None:
+                stop = asyncio.Event()
+                task = asyncio.create_task(worker.run(stop), name="worker")
+                stack.push_async_callback(_stop_worker, stop, task)
+            yield
 
     app = DunbotApp(title="dunbot", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.runtime = runtime
@@ -53,12 +53,17 @@ def create_app(runtime: Runtime, *, worker: Worker | None = None) -> DunbotApp:
     app.include_router(stripe_webhook.router)  # the routed form, for other methods' 405
     app.include_router(health.router)
     app.include_router(dashboard.router)
-    slack = runtime.extras.get("slack")
-    if slack is not None:
+    if runtime.slack is not None:
         from bot.slack.app import slack_router
 
-        app.include_router(slack_router(slack.bolt))
+        app.include_router(slack_router(runtime.slack.bolt))
     return app
+
+
+async def _stop_worker(stop: asyncio.Event, task: asyncio.Task[None]) -> None:
+    """Ask the worker to stop and wait for its running jobs to finish."""
+    stop.set()
+    await task
 
 
 def freeze_startup_heap() -> None:
@@ -74,7 +79,7 @@ def freeze_startup_heap() -> None:
 
 async def _start_socket_mode(runtime: Runtime) -> Any:
     """With SLACK_APP_TOKEN, receive Slack requests over Socket Mode instead of HTTP."""
-    slack = runtime.extras.get("slack")
+    slack = runtime.slack
     token = runtime.settings.slack_app_token
     if slack is None or token is None:
         return None

@@ -6,6 +6,7 @@ import asyncio
 import signal
 import sys
 from collections.abc import Callable
+from contextlib import AsyncExitStack
 from typing import Annotated, TypeVar
 
 import typer
@@ -106,15 +107,14 @@ def worker() -> None:
 
     async def main() -> None:
         runtime = _or_config_error(lambda: build_runtime(settings))
-        job_worker = build_worker(runtime)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signum, stop.set)
-        try:
+        async with runtime.resources:  # closes every client and the database on the way out
+            await runtime.open_clients()
+            job_worker = build_worker(runtime)
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(signum, stop.set)
             await job_worker.run(stop)
-        finally:
-            await runtime.db.dispose()
 
     asyncio.run(main())
 
@@ -163,18 +163,17 @@ def draft(
         raise typer.Exit(2)
 
     async def main() -> None:
-        billing = build_billing(settings)
-        try:
+        async with AsyncExitStack() as clients:
+            billing = build_billing(settings)
+            clients.push_async_callback(billing.aclose)
+            drafter = build_drafting(settings)
+            clients.push_async_callback(drafter.aclose)
             preview = await preview_draft(
                 billing=billing,
-                drafter=build_drafting(settings),
+                drafter=drafter,
                 config=recovery_config(settings),
                 invoice_id=invoice,
             )
-        finally:
-            close = getattr(billing, "aclose", None)
-            if close is not None:
-                await close()
         typer.echo(f"segment: {preview.decision.segment} — " + "; ".join(preview.decision.reasons))
         if preview.note:
             typer.secho(f"note: {preview.note}", fg="yellow")

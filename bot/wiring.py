@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
 
@@ -11,13 +10,18 @@ from bot.adapters.llm.factory import build_drafter
 from bot.adapters.mail.factory import build_mailer
 from bot.app import create_app
 from bot.logs import configure_logging
-from bot.runtime import Runtime
+from bot.runtime import Runtime, SlackParts
 from bot.settings import Settings
 from recovery.config import RecoveryConfig
-from recovery.engine import RecoveryEngine
+from recovery.drafting.guarded import GuardedDrafter
+from recovery.engine import JobHandler, RecoveryEngine
+from recovery.jobkinds import SLACK_JOB_KINDS, JobKind
 from recovery.protocols import Billing, Mailer, Notifier
 from storage.db import Database
 from storage.worker import Worker
+
+if TYPE_CHECKING:
+    from bot.adapters.stripe_billing import StripeBilling
 
 
 def secret_values(settings: Settings) -> list[str]:
@@ -57,7 +61,7 @@ def recovery_config(settings: Settings) -> RecoveryConfig:
     )
 
 
-def build_billing(settings: Settings) -> Billing:
+def build_billing(settings: Settings) -> StripeBilling:
     from bot.adapters.stripe_billing import StripeBilling
 
     if settings.stripe_api_key is None:
@@ -79,7 +83,7 @@ def build_mail(settings: Settings) -> Mailer:
     )
 
 
-def build_drafting(settings: Settings) -> Any:
+def build_drafting(settings: Settings) -> GuardedDrafter:
     return build_drafter(
         settings.llm_provider,
         model=settings.llm_model,
@@ -90,13 +94,6 @@ def build_drafting(settings: Settings) -> Any:
         company_name=settings.company_name,
         request_timeout_s=settings.llm_timeout_s,
     )
-
-
-@dataclass
-class SlackParts:
-    client: Any
-    notifier: Any
-    bolt: Any
 
 
 def build_slack(settings: Settings, db: Database, *, livemode: bool) -> SlackParts | None:
@@ -140,35 +137,41 @@ def build_runtime(
     notifier: Notifier | None = None,
     configure_logs: bool = True,
 ) -> Runtime:
-    """Everything wired. `billing`/`notifier` override the configured ones (demo, tests)."""
+    """Everything wired. `billing`/`notifier` override the configured ones (demo, tests);
+    an overriding billing stays the caller's to close, the others close with the runtime."""
     if configure_logs:
         configure_logging(
             fmt=settings.log_format, level=settings.log_level, secrets=secret_values(settings)
         )
     db = Database(settings.database_url)
-    billing = billing or build_billing(settings)
+    owned_billing = build_billing(settings) if billing is None else None
+    drafter = build_drafting(settings)
     livemode = bool(
         settings.stripe_api_key
         and settings.stripe_api_key.get_secret_value().startswith(("sk_live", "rk_live"))
     )
     slack = build_slack(settings, db, livemode=livemode)
+    reader = billing or owned_billing
+    assert reader is not None
     engine = RecoveryEngine(
         db=db,
-        billing=billing,
-        drafter=build_drafting(settings),
+        billing=reader,
+        drafter=drafter,
         mailer=build_mail(settings),
         notifier=notifier or (slack.notifier if slack else None),
         config=recovery_config(settings),
     )
-    runtime = Runtime(settings=settings, db=db)
-    runtime.extras.update(engine=engine, billing=billing, slack=slack)
+    runtime = Runtime(settings=settings, db=db, engine=engine, billing=reader, slack=slack)
+    if owned_billing is not None:
+        runtime.resources.push_async_callback(owned_billing.aclose)
+    runtime.resources.push_async_callback(drafter.aclose)
     return runtime
 
 
-def job_handlers(runtime: Runtime) -> dict[str, Any]:
-    engine: RecoveryEngine = runtime.extras["engine"]
-    handlers: dict[str, Any] = dict(engine.job_handlers())
-    slack: SlackParts | None = runtime.extras.get("slack")
+def job_handlers(runtime: Runtime) -> dict[JobKind, JobHandler]:
+    """Every job kind's handler, in one place (Slack's only when Slack is configured)."""
+    handlers: dict[JobKind, JobHandler] = dict(runtime.require_engine().job_handlers())
+    slack = runtime.slack
     if slack is not None:
         from bot.slack.jobs import slack_job_handlers
 
@@ -178,11 +181,15 @@ def job_handlers(runtime: Runtime) -> dict[str, Any]:
                 db=runtime.db,
                 notifier=slack.notifier,
                 client=slack.client,
-                billing=runtime.extras["billing"],
+                billing=runtime.billing,
                 finance_approvers=frozenset(settings.finance_approvers),
                 account_managers=frozenset(settings.account_managers),
             )
         )
+    expected = set(JobKind) - (set() if slack is not None else SLACK_JOB_KINDS)
+    missing = sorted(expected - handlers.keys())
+    if missing:
+        raise RuntimeError(f"job kinds without a handler: {', '.join(missing)}")
     return handlers
 
 

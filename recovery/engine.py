@@ -41,7 +41,7 @@ class RecoveryEngine:
         self.proposals = ProposalService(db=db, drafter=drafter, config=config)
         self.delivery = DeliveryService(db=db, billing=billing, mailer=mailer, config=config)
 
-    def job_handlers(self) -> dict[str, JobHandler]:
+    def job_handlers(self) -> dict[JobKind, JobHandler]:
         """Handlers by job kind, for storage.worker.Worker."""
         return {
             JobKind.PROCESS_STRIPE_EVENT: self._process_event,

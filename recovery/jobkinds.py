@@ -1,4 +1,8 @@
-"""Names of the jobs the recovery engine runs, and the keys that dedupe and serialise them."""
+"""Names of every job dunbot runs, and the keys that dedupe and serialise them.
+
+One enum for all kinds (the recovery engine's and the Slack adapter's), so the handlers are
+registered in one place (`bot.wiring.job_handlers`) and a kind without a handler shows up there.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,8 @@ from enum import StrEnum
 
 
 class JobKind(StrEnum):
+    """The `kind` of a queued job; each has exactly one handler."""
+
     PROCESS_STRIPE_EVENT = "process_stripe_event"
     REEVALUATE_CASE = "reevaluate_case"
     DRAFT_EMAIL = "draft_email"
@@ -13,6 +19,16 @@ class JobKind(StrEnum):
     NOTIFY = "notify"
     VIP_CLAIM_REMINDER = "vip_claim_reminder"
     PAUSE_EXPIRED = "pause_expired"
+    # Slack-side work (ephemeral replies, the App Home, /dunning look-ups): bot/slack/jobs.py.
+    SLACK_EPHEMERAL = "slack_ephemeral"
+    SLACK_PUBLISH_HOME = "slack_publish_home"
+    SLACK_COMMAND = "slack_command"
+
+
+# Kinds the Slack adapter handles; they are queued only when Slack is configured.
+SLACK_JOB_KINDS = frozenset(
+    {JobKind.SLACK_EPHEMERAL, JobKind.SLACK_PUBLISH_HOME, JobKind.SLACK_COMMAND}
+)
 
 
 # Work that becomes pointless once an invoice is settled; cancelled with the case.

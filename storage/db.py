@@ -22,6 +22,14 @@ JOBS_ENQUEUED_FLAG = "dunbot_jobs_enqueued"
 # Set inside `Database.transaction()`: SQLite then begins IMMEDIATE (takes the write lock up
 # front); plain reads through `sessions()` begin DEFERRED and never wait for writers (WAL).
 _WRITING = contextvars.ContextVar("dunbot_sqlite_writing", default=False)
+# The database and task of the `transaction()` this code runs in (tasks it starts inherit it).
+_OPEN_TRANSACTION: contextvars.ContextVar[tuple[Database, asyncio.Task[Any] | None] | None] = (
+    contextvars.ContextVar("dunbot_open_transaction", default=None)
+)
+
+
+class NestedTransactionError(RuntimeError):
+    """`Database.transaction()` was opened inside another transaction of the same database."""
 
 
 class Database:
@@ -82,16 +90,25 @@ class Database:
         On SQLite the transaction starts with BEGIN IMMEDIATE (reads elsewhere start DEFERRED
         and never wait), so writers queue on the busy
         timeout instead of failing mid-transaction with 'database is locked'; writers of this
-        process queue first on an asyncio lock (FIFO, no busy-handler sleeps). Do not open a
-        transaction inside another: on SQLite the inner one waits for the outer and fails.
+        process queue first on an asyncio lock (FIFO, no busy-handler sleeps). A transaction
+        opened inside another of the same database (same task) raises NestedTransactionError
+        at once: on SQLite the inner one would wait for the outer until the busy timeout.
         """
+        task = asyncio.current_task()
+        if _OPEN_TRANSACTION.get() == (self, task):
+            raise NestedTransactionError(
+                "Database.transaction() opened inside another transaction: pass the outer "
+                "session down instead (or use sessions() for a read)"
+            )
         async with self.write_turn():
             token = _WRITING.set(True)
+            open_token = _OPEN_TRANSACTION.set((self, task))
             try:
                 async with self._sessionmaker() as session:
                     async with session.begin():
                         yield session
             finally:
+                _OPEN_TRANSACTION.reset(open_token)
                 _WRITING.reset(token)
 
     @asynccontextmanager

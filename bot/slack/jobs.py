@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from recovery.jobkinds import JobKind
 from storage.queue import enqueue
-
-
-class SlackJob(StrEnum):
-    EPHEMERAL = "slack_ephemeral"
-    PUBLISH_HOME = "slack_publish_home"
-    COMMAND = "slack_command"
 
 
 async def enqueue_ephemeral(
@@ -24,7 +18,7 @@ async def enqueue_ephemeral(
         return
     await enqueue(
         session,
-        kind=SlackJob.EPHEMERAL,
+        kind=JobKind.SLACK_EPHEMERAL,
         payload={"channel": channel, "user": user, "text": text},
         serial_key=f"ephemeral:{user}",
     )
@@ -32,13 +26,16 @@ async def enqueue_ephemeral(
 
 async def enqueue_home(session: AsyncSession, *, user: str) -> None:
     await enqueue(
-        session, kind=SlackJob.PUBLISH_HOME, payload={"user": user}, serial_key=f"home:{user}"
+        session, kind=JobKind.SLACK_PUBLISH_HOME, payload={"user": user}, serial_key=f"home:{user}"
     )
 
 
 async def enqueue_command(session: AsyncSession, payload: dict[str, Any]) -> None:
     await enqueue(
-        session, kind=SlackJob.COMMAND, payload=payload, serial_key=f"command:{payload.get('user')}"
+        session,
+        kind=JobKind.SLACK_COMMAND,
+        payload=payload,
+        serial_key=f"command:{payload.get('user')}",
     )
 
 
@@ -123,7 +120,7 @@ def slack_job_handlers(
         await notifier.post_ephemeral(channel=p["channel"], user=p["user"], text=answer)
 
     return {
-        SlackJob.EPHEMERAL: ephemeral,
-        SlackJob.PUBLISH_HOME: publish_home,
-        SlackJob.COMMAND: command,
+        JobKind.SLACK_EPHEMERAL: ephemeral,
+        JobKind.SLACK_PUBLISH_HOME: publish_home,
+        JobKind.SLACK_COMMAND: command,
     }

@@ -183,7 +183,7 @@ async def wired_harness(
     runtime = build_runtime(settings, billing=billing, configure_logs=False)
     worker = build_worker(runtime)
     worker.retry_policy = RetryPolicy(base_s=0, jitter=0)
-    runtime.extras["slack"].notifier.pacer.interval_s = 0.0
+    runtime.slack.notifier.pacer.interval_s = 0.0
     app = create_app(runtime)
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://dunbot.test"

@@ -15,7 +15,7 @@ async def test_clicks_are_acked_within_3s_while_a_draft_waits_on_a_slow_llm(
     sh: SlackHarness,
 ) -> None:
     async with FakeOpenAI() as llm:
-        engine = sh.runtime.extras["engine"]
+        engine = sh.runtime.require_engine()
         engine.proposals.drafter = build_drafter(
             "openai",
             model="gpt-test",

@@ -17,6 +17,8 @@ from bot.slack.ids import (
     RejectDraftField,
     VipAction,
 )
+from bot.wiring import job_handlers
+from recovery.jobkinds import JobKind
 from storage.models import Draft, DraftStatus, Job, OutboxEmail, Pause
 from tests.slack_flow.conftest import (
     APPROVALS,
@@ -290,3 +292,7 @@ async def test_bad_or_stale_signature_is_401(sh: SlackHarness) -> None:
     stale = int(time.time()) - 6 * 60
     assert (await sh.post(body, timestamp=stale)).status_code == 401
     assert (await sh.latest_draft("in_std")).status == DraftStatus.PENDING
+
+
+def test_every_job_kind_has_one_handler_when_slack_is_wired(sh: SlackHarness) -> None:
+    assert set(job_handlers(sh.runtime)) == set(JobKind)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from sqlalchemy import func, select
 
-from storage.db import Database
+from storage.db import Database, NestedTransactionError
 from storage.models import AuditEntry
 
 
@@ -68,3 +69,31 @@ async def test_reads_do_not_wait_for_a_writer(db: Database, backend: str) -> Non
         await session.flush()  # the write lock is taken and held until this block ends
         assert await asyncio.wait_for(read_count(), timeout=3) == 0  # sees the last commit
     assert await read_count() == 1
+
+
+async def test_a_nested_transaction_fails_at_once_and_the_outer_one_still_commits(
+    db: Database,
+) -> None:
+    async with db.transaction() as session:
+        session.add(AuditEntry(actor="test", action="outer", detail={}))
+        with pytest.raises(NestedTransactionError, match="inside another transaction"):
+            async with asyncio.timeout(1):  # the old failure mode waited 10 s for the lock
+                async with db.transaction():
+                    pass
+    async with db.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(AuditEntry)) == 1
+
+
+async def test_a_task_started_inside_a_transaction_waits_its_turn_instead_of_failing(
+    db: Database,
+) -> None:
+    async def write_later() -> None:
+        async with db.transaction() as session:
+            session.add(AuditEntry(actor="test", action="task", detail={}))
+
+    async with db.transaction() as session:
+        session.add(AuditEntry(actor="test", action="outer", detail={}))
+        task = asyncio.create_task(write_later())
+    await asyncio.wait_for(task, timeout=10)
+    async with db.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(AuditEntry)) == 2
