@@ -11,13 +11,20 @@ PORT ?= 8000
 $(UV):
 	python3 -m venv .venv-bootstrap && .venv-bootstrap/bin/pip install -q uv
 
+# Two stamps: the runtime alone (what `make demo` needs) and everything (tests, lint, bench).
+# The demo's sync is --inexact, so it never removes the development tools `make test` installed,
+# and `make test` after `make demo` adds them (its stamp is not the demo's).
 $(VENV)/.synced: pyproject.toml uv.lock | $(UV)
 	$(UV) sync --frozen --all-groups
+	touch $@ $(VENV)/.synced-runtime
+
+$(VENV)/.synced-runtime: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --no-dev --inexact
 	touch $@
 
-env: $(VENV)/.synced ## Create or update the virtual environment
+env: $(VENV)/.synced ## Create or update the virtual environment with the development tools
 
-demo: env ## Run the product on SQLite with the sandbox Slack page: http://127.0.0.1:$(PORT)/sandbox
+demo: $(VENV)/.synced-runtime ## Run the product on SQLite with the sandbox Slack page: http://127.0.0.1:$(PORT)/sandbox
 	$(VENV)/bin/dunbot demo --port $(PORT)
 
 browser: ## Debian's chromium for the browser tests (installed when running as root)

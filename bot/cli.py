@@ -207,18 +207,27 @@ def draft(
 def demo(
     port: Annotated[int, typer.Option(help="Port to listen on (127.0.0.1 only).")] = 8000,
     keep: Annotated[
-        bool, typer.Option("--keep", help="Keep ./dunbot-demo.db from an earlier run.")
+        bool,
+        typer.Option("--keep", help="Keep ./dunbot-demo.db and ./outbox from an earlier run."),
     ] = False,
 ) -> None:
     """The whole product with no accounts: SQLite, sandbox billing and a sandbox Slack page."""
     import uvicorn
 
-    from bot.sandbox.demo import DEMO_DATABASE_URL, build_demo_app, demo_settings, reset_demo_db
+    from bot.sandbox.demo import (
+        DEMO_DATABASE_URL,
+        build_demo_app,
+        demo_settings,
+        reset_demo_db,
+        reset_demo_outbox,
+    )
     from storage.migrate import upgrade
 
     settings = demo_settings(port=port)
     if settings.database_url == DEMO_DATABASE_URL and not keep:
         reset_demo_db()  # the sandbox Slack and billing live in memory: start both sides fresh
+    if not keep:
+        reset_demo_outbox(settings.email_outbox_dir)  # the outbox shows this run's emails only
     upgrade(settings.database_url)
     application = build_demo_app(settings, port=port)
     typer.secho("dunbot demo — nothing leaves this machine.", fg="green")

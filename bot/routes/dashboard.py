@@ -113,6 +113,7 @@ async def dashboard(request: Request) -> HTMLResponse:
         view=build_view(stats),
         company=runtime.settings.company_name,
         demo=runtime.settings.environment == "demo",
+        sandbox=getattr(request.app.state, "sandbox", None) is not None,
     )
     if access is Access.GRANTED_BY_TOKEN:
         secret = runtime.settings.dashboard_token

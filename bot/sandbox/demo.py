@@ -95,11 +95,7 @@ def build_demo_app(settings: Settings, *, port: int, configure_logs: bool = True
     )
     app = create_app(runtime, worker=build_worker(runtime))
     app.include_router(slack_api_router(slack))
-    app.include_router(sandbox_router(demo))
-    if not any(getattr(route, "path", "") == "/dashboard" for route in app.routes):
-        from bot.routes import dashboard
-
-        app.include_router(dashboard.router)
+    app.include_router(sandbox_router(demo))  # create_app already serves /dashboard
     app.state.sandbox = demo
     return app
 
@@ -108,3 +104,15 @@ def reset_demo_db(path: Path = Path("./dunbot-demo.db")) -> None:
     """Remove the demo's SQLite file (and its WAL files) so a run starts from scratch."""
     for candidate in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
         candidate.unlink(missing_ok=True)
+
+
+def reset_demo_outbox(directory: Path) -> int:
+    """Remove earlier runs' `.eml` files (only those) so the outbox holds this run's emails."""
+    if not directory.is_dir():
+        return 0
+    removed = 0
+    for path in directory.glob("*.eml"):
+        if path.is_file():
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed

@@ -338,9 +338,6 @@ def sandbox_router(demo: SandboxDemo) -> APIRouter:
                     "billing": Markup(content["billing"]),
                     "outbox": Markup(content["outbox"]),
                 },
-                has_dashboard=any(
-                    getattr(r, "path", "") == "/dashboard" for r in request.app.routes
-                ),
                 company=request.app.state.runtime.settings.company_name,
             )
         )

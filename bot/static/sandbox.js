@@ -3,8 +3,7 @@
 "use strict";
 (function () {
   const body = document.body;
-  const userSelect = document.getElementById("user-switch");
-  const roleLine = document.getElementById("user-role");
+  const userChoices = Array.from(document.querySelectorAll('input[name="user"]'));
   const statusLine = document.getElementById("status-line");
   const confirmDialog = document.getElementById("confirm-dialog");
   const modalDialog = document.getElementById("modal");
@@ -13,6 +12,9 @@
   let modalId = null;
   let pollTimer = null;
   let currentPane = document.querySelector('.tab[aria-selected="true"]').dataset.pane;
+  // Unread marks: the top-level messages each channel had when you last looked at it.
+  const seen = {};
+  const unread = {};
 
   function say(text) { statusLine.textContent = text; }
 
@@ -37,15 +39,22 @@
     return null;
   }
 
+  function detailsKey(details) {
+    const item = details.closest("[data-message-id]");
+    return item ? item.dataset.messageId : details.querySelector("summary").textContent;
+  }
+
   function replace(container, html) {
     if (!container || container.innerHTML === html) return;
     const key = focusKey(document.activeElement);
-    const openDetails = Array.from(container.querySelectorAll("details[open] summary")).map((s) => s.textContent);
+    // Keep what the reader opened or folded; new items keep the page's default.
+    const folded = new Map(Array.from(container.querySelectorAll("details")).map((d) => [detailsKey(d), d.open]));
     const feed = container.classList.contains("feed");
     const atBottom = feed && container.scrollHeight - container.scrollTop - container.clientHeight < 40;
     container.innerHTML = html;
-    container.querySelectorAll("details summary").forEach((s) => {
-      if (openDetails.includes(s.textContent)) s.parentElement.open = true;
+    container.querySelectorAll("details").forEach((d) => {
+      const known = folded.get(detailsKey(d));
+      if (known !== undefined) d.open = known;
     });
     if (atBottom) container.scrollTop = container.scrollHeight;
     if (key && container.contains(document.querySelector(key.sel)) === true) {
@@ -67,10 +76,51 @@
     if (first) first.focus();
   }
 
+  function topLevelMessages(channel) {
+    const feed = document.getElementById("feed-" + channel);
+    return Array.from(feed.querySelectorAll("article.message:not(.ephemeral):not(.reply)")).map((a) => a.dataset.ts);
+  }
+
+  function showUnread(channel) {
+    const tab = document.getElementById("tab-" + channel);
+    const mark = tab.querySelector(".unread");
+    const count = unread[channel] || 0;
+    tab.classList.toggle("has-unread", count > 0);
+    mark.hidden = count === 0;
+    mark.textContent = count ? String(count) : "";
+    if (count) {
+      const label = document.createElement("span");
+      label.className = "visually-hidden";
+      label.textContent = count === 1 ? " unread message" : " unread messages";
+      mark.appendChild(label);
+    }
+  }
+
+  // New top-level messages in a channel you are not looking at count as unread.
+  function markUnread(channel) {
+    const now = topLevelMessages(channel);
+    const before = seen[channel] || new Set();
+    const fresh = now.filter((ts) => !before.has(ts)).length;
+    seen[channel] = new Set(now);
+    if (channel === currentPane || fresh === 0) return;
+    unread[channel] = (unread[channel] || 0) + fresh;
+    showUnread(channel);
+  }
+
+  function markRead(channel) {
+    if (!(channel in seen)) return;
+    seen[channel] = new Set(topLevelMessages(channel));
+    unread[channel] = 0;
+    showUnread(channel);
+  }
+
   function apply(state) {
     if (state.unchanged) return;
     knownHash = state.hash;
-    Object.entries(state.channels).forEach(([channel, html]) => replace(document.getElementById("feed-" + channel), html));
+    Object.entries(state.channels).forEach(([channel, html]) => {
+      replace(document.getElementById("feed-" + channel), html);
+      markUnread(channel);
+    });
     replace(document.getElementById("feed-home"), state.home);
     replace(document.getElementById("billing"), state.billing);
     replace(document.getElementById("outbox"), state.outbox);
@@ -183,6 +233,7 @@
 
   function selectPane(pane) {
     currentPane = pane;
+    markRead(pane);
     document.querySelectorAll(".tab").forEach((tab) => {
       const selected = tab.dataset.pane === pane;
       tab.setAttribute("aria-selected", selected ? "true" : "false");
@@ -191,20 +242,24 @@
     if (pane === "home") post("/sandbox/api/home", { user: user }).then(poll);
   }
 
-  userSelect.addEventListener("change", () => {
-    user = userSelect.value;
+  function switchUser(choice) {
+    user = choice.value;
     body.dataset.user = user;
-    roleLine.textContent = userSelect.selectedOptions[0].dataset.role;
     const url = new URL(window.location.href);
     url.searchParams.set("user", user);
     history.replaceState(null, "", url);
     knownHash = "";
     modalId = null;
     if (modalDialog.open) modalDialog.close();
-    say("Now acting as " + userSelect.selectedOptions[0].textContent + ".");
+    say("Now acting as " + choice.closest("label").querySelector(".user-name").textContent + ".");
     if (currentPane === "home") post("/sandbox/api/home", { user: user });
     poll();
-  });
+  }
+  userChoices.forEach((choice) => choice.addEventListener("change", () => { if (choice.checked) switchUser(choice); }));
 
+  document.querySelectorAll(".tab[data-pane]").forEach((tab) => {
+    const feed = document.getElementById("feed-" + tab.dataset.pane);
+    if (feed && tab.querySelector(".unread")) seen[tab.dataset.pane] = new Set(topLevelMessages(tab.dataset.pane));
+  });
   poll();
 })();

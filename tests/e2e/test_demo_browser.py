@@ -8,12 +8,13 @@ docs/screenshots/sandbox.png and docs/screenshots/demo-dashboard.png (committed)
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, Locator, Page, async_playwright, expect
+from playwright.async_api import Browser, Locator, Page, Response, async_playwright, expect
 
 from bot.sandbox.billing import DEMO_INVOICES
 from bot.sandbox.demo import ACCOUNT_MANAGER, FINANCE, OUTSIDER, build_demo_app, demo_settings
@@ -74,13 +75,26 @@ async def browser() -> AsyncIterator[Browser]:
         await launched.close()
 
 
-async def open_sandbox(browser: Browser, url: str, user: str = FINANCE) -> Page:
-    page = await browser.new_page(viewport={"width": 1440, "height": 1000})
+VIEWPORT = {"width": 1440, "height": 900}
+
+
+async def open_sandbox(
+    browser: Browser, url: str, user: str = FINANCE, *, failures: list[str] | None = None
+) -> Page:
+    """The sandbox page as `user`; HTTP errors of every request it makes go to `failures`."""
+    page = await browser.new_page(viewport=VIEWPORT)
     page.set_default_timeout(WAIT_MS)
+    if failures is not None:
+        page.context.on("response", lambda r: _note_failure(failures, r))
     expect.set_options(timeout=WAIT_MS)
     await page.goto(f"{url}/sandbox?user={user}")
     await expect(page.get_by_role("heading", name="Stripe (sandbox)")).to_be_visible()
     return page
+
+
+def _note_failure(failures: list[str], response: Response) -> None:
+    if response.status >= 400:
+        failures.append(f"{response.status} {response.url}")
 
 
 def invoice_row(page: Page, role: str) -> Locator:
@@ -96,14 +110,15 @@ def ephemerals(page: Page, channel: str) -> Locator:
 
 
 async def act_as(page: Page, user: str) -> None:
-    await page.get_by_label("Act as user").select_option(user)
+    await page.locator(f'input[name="user"][value="{user}"]').check()
     await expect(page.locator("body")).to_have_attribute("data-user", user)
 
 
 async def test_standard_failure_approved_sent_then_paid(
     browser: Browser, demo_url: str, tmp_path: Path
 ) -> None:
-    page = await open_sandbox(browser, demo_url)
+    failures: list[str] = []  # no request the pages make may answer 4xx/5xx
+    page = await open_sandbox(browser, demo_url, failures=failures)
     maya = invoice_row(page, "standard_en")
 
     await maya.get_by_role("button", name="Payment fails: Maya Chen").click()
@@ -145,12 +160,21 @@ async def test_standard_failure_approved_sent_then_paid(
     await expect(maya).to_contain_text("dunbot: paid")
     await page.screenshot(path=str(screenshot_path("sandbox-after-payment.png", tmp_path)))
 
-    dashboard = await browser.new_page(viewport={"width": 1280, "height": 900})
-    await dashboard.goto(f"{demo_url}/dashboard")
+    # The sandbox links to the dashboard (a new tab) and the dashboard links back.
+    async with page.context.expect_page() as opened:
+        await page.get_by_role("link", name="Recovery dashboard").click()
+    dashboard = await opened.value
+    await dashboard.set_viewport_size({"width": 1280, "height": 900})
     await expect(dashboard.get_by_role("heading", level=1)).to_contain_text("dashboard")
+    await expect(dashboard.get_by_role("link", name="Open the sandbox")).to_have_attribute(
+        "href", "/sandbox"
+    )
     await dashboard.screenshot(
         path=str(screenshot_path("demo-dashboard.png", tmp_path)), full_page=True
     )
+    favicon = await dashboard.request.get(f"{demo_url}/favicon.ico")
+    assert favicon.status == 200
+    assert failures == []
 
 
 async def test_vip_failure_is_a_task_claimed_by_the_account_manager(
@@ -232,3 +256,112 @@ async def test_edit_modal_shows_guardrail_errors_inline_then_saves(
     await expect(modal).to_be_hidden()
     await expect(card).to_contain_text("a quick update on the secure page settles it")
     await expect(card.get_by_role("button", name="Approve")).to_be_visible()
+
+
+async def test_a_card_in_a_channel_you_are_not_looking_at_shows_an_unread_mark(
+    browser: Browser, demo_url: str
+) -> None:
+    page = await open_sandbox(browser, demo_url)
+    approvals = page.get_by_role("tab", name="dunning-approvals")
+    vip = page.get_by_role("tab", name="vip-tasks")
+    await expect(approvals).to_have_attribute("aria-selected", "true")
+
+    # A VIP failure posts to #vip-tasks while finance looks at #dunning-approvals.
+    await invoice_row(page, "vip_amount").get_by_role("button", name="Payment fails").click()
+    await expect(vip.locator(".unread")).to_have_text("1 unread message")
+    await expect(vip).to_have_class(re.compile(r"\bhas-unread\b"))
+    await expect(approvals.locator(".unread")).to_be_hidden()
+
+    # Looking at the channel reads it.
+    await vip.click()
+    await expect(cards(page, "CVIPTASKS")).to_have_count(1)
+    await expect(vip.locator(".unread")).to_be_hidden()
+    await expect(vip).not_to_have_class(re.compile(r"\bhas-unread\b"))
+
+    # Now a standard failure: its card marks #dunning-approvals, which is not in view.
+    await invoice_row(page, "standard_en").get_by_role("button", name="Payment fails").click()
+    await expect(approvals.locator(".unread")).to_have_text("1 unread message")
+    await invoice_row(page, "standard_fr").get_by_role("button", name="Payment fails").click()
+    await expect(approvals.locator(".unread")).to_have_text("2 unread messages")
+    await expect(vip.locator(".unread")).to_be_hidden()
+    await approvals.click()
+    await expect(approvals.locator(".unread")).to_be_hidden()
+    await expect(cards(page, "CAPPROVALS")).to_have_count(2)
+
+
+async def _box(locator: Locator) -> dict[str, float]:
+    box = await locator.bounding_box()
+    assert box is not None, f"{locator} is not rendered"
+    return box
+
+
+async def _assert_in_viewport(locator: Locator) -> None:
+    box = await _box(locator)
+    width, height = VIEWPORT["width"], VIEWPORT["height"]
+    assert box["x"] >= 0 and box["y"] >= 0, (locator, box)
+    assert box["x"] + box["width"] <= width and box["y"] + box["height"] <= height, (locator, box)
+
+
+async def test_channel_billing_and_outbox_are_in_view_together_at_1440_by_900(
+    browser: Browser, demo_url: str
+) -> None:
+    failures: list[str] = []
+    page = await open_sandbox(browser, demo_url, failures=failures)
+    await invoice_row(page, "standard_en").get_by_role("button", name="Payment fails").click()
+    card = cards(page, "CAPPROVALS").filter(has_text=DEMO_INVOICES["standard_en"])
+    await card.get_by_role("button", name="Approve").click()
+    await page.get_by_role("dialog").get_by_role("button", name="Approve and send").click()
+    email = page.locator("#outbox .outbox-email")
+    await expect(email).to_have_count(1)
+
+    # The page is one screen: nothing below the fold, no column of its own to scroll.
+    page_size = await page.evaluate(
+        "() => [document.scrollingElement.scrollWidth, document.scrollingElement.scrollHeight]"
+    )
+    assert page_size == [VIEWPORT["width"], VIEWPORT["height"]]
+    tools_overflow = await page.locator("aside.tools").evaluate(
+        "el => el.scrollHeight - el.clientHeight"
+    )
+    assert tools_overflow == 0
+
+    # The card's heading and buttons, every billing row with its buttons, the newest email
+    # unfolded: all in the viewport at once.
+    await _assert_in_viewport(card.locator(".block.header, .block").first)
+    await _assert_in_viewport(card.get_by_text("Email sent"))
+    rows = page.locator("tr.invoice-row")
+    await expect(rows).to_have_count(len(DEMO_INVOICES))
+    for index in range(len(DEMO_INVOICES)):
+        await _assert_in_viewport(rows.nth(index))
+        await _assert_in_viewport(rows.nth(index).get_by_role("button", name="Customer pays"))
+    await expect(email.locator("details")).to_have_attribute("open", "")
+    await _assert_in_viewport(email.locator(".outbox-subject"))
+
+    # The pay link is whole: inside the email's box and the viewport, not clipped at an edge.
+    link = await email.locator(".outbox-text").evaluate(
+        r"""pre => {
+            const walker = document.createTreeWalker(pre, NodeFilter.SHOW_TEXT);
+            for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+                const at = node.data.indexOf("https://invoice.stripe.com/");
+                if (at < 0) continue;
+                const range = document.createRange();
+                range.setStart(node, at);
+                const end = node.data.indexOf("\n", at);
+                range.setEnd(node, end < 0 ? node.data.length : end);
+                const r = range.getBoundingClientRect(), box = pre.getBoundingClientRect();
+                return {text: range.toString(), left: r.left, right: r.right, bottom: r.bottom,
+                        boxLeft: box.left, boxRight: box.right,
+                        overflow: pre.scrollWidth - pre.clientWidth};
+            }
+            return null;
+        }"""
+    )
+    assert link is not None and link["text"].endswith(DEMO_INVOICES["standard_en"])
+    assert link["overflow"] == 0
+    assert link["boxLeft"] <= link["left"] and link["right"] <= link["boxRight"]
+    assert link["bottom"] <= VIEWPORT["height"]
+
+    # The user switcher's labels are whole (not cut off by the sidebar).
+    for name in await page.locator(".user-name").all():
+        assert await name.evaluate("el => el.scrollWidth <= el.clientWidth")
+        await _assert_in_viewport(name)
+    assert failures == []

@@ -1,4 +1,4 @@
-"""`dunbot demo` as a newcomer runs it: a fresh SQLite file, /sandbox and /healthz up."""
+"""`dunbot demo` as a newcomer runs it: a fresh SQLite file and outbox, /sandbox and /healthz up."""
 
 from __future__ import annotations
 
@@ -23,6 +23,10 @@ def test_demo_command_serves_the_sandbox_on_a_fresh_database(tmp_path: Path) -> 
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "DUNBOT_CONFIG"}}
     env["DUNBOT_CONFIG"] = str(tmp_path / "absent.toml")
     (tmp_path / "dunbot-demo.db").write_bytes(b"left over from an earlier run")
+    outbox = tmp_path / "outbox"
+    outbox.mkdir()
+    (outbox / "earlier-run@dunbot.eml").write_bytes(b"Subject: from an earlier run\r\n\r\nold")
+    (outbox / "notes.txt").write_text("not dunbot's: kept")
     dunbot = Path(sys.executable).with_name("dunbot")
     process = subprocess.Popen(
         [str(dunbot), "demo", "--port", str(port)],
@@ -45,6 +49,7 @@ def test_demo_command_serves_the_sandbox_on_a_fresh_database(tmp_path: Path) -> 
             time.sleep(0.2)
         page = httpx.get(f"http://127.0.0.1:{port}/sandbox", timeout=5)
         assert page.status_code == 200 and "Stripe (sandbox)" in page.text
+        assert [p.name for p in outbox.iterdir()] == ["notes.txt"]  # earlier .eml files gone
         fail = httpx.post(
             f"http://127.0.0.1:{port}/sandbox/api/billing",
             json={"invoice_id": "in_sbxDemoStdEn001", "action": "fail"},
