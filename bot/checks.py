@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+from bot.channel_checks import channel_problems
 from bot.settings import Settings
 
 Echo = Callable[[str], object]
@@ -43,6 +44,7 @@ def configuration_problems(settings: Settings) -> list[str]:
         problems.append("LLM_PROVIDER=anthropic needs ANTHROPIC_API_KEY.")
     if settings.email_backend == "smtp" and not settings.smtp_host:
         problems.append("EMAIL_BACKEND=smtp needs SMTP_HOST (and usually SMTP_USERNAME/PASSWORD).")
+    problems += channel_problems(settings)
     return problems
 
 

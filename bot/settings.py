@@ -85,6 +85,10 @@ class Settings(BaseSettings):
 
     dashboard_token: SecretStr | None = None
 
+    public_url: str | None = None  # where customers and Twilio reach dunbot
+    pay_link: Literal["invoice", "portal"] = "invoice"
+    pay_link_secret: SecretStr | None = None  # signs /r/<token>; derived from STRIPE_API_KEY
+
     job_lease_s: float = 10.0  # a killed worker's job is taken over within seconds
     worker_poll_s: float = 0.5
 

@@ -16,7 +16,7 @@ from recovery.config import RecoveryConfig
 from recovery.drafting.guarded import GuardedDrafter
 from recovery.engine import JobHandler, RecoveryEngine
 from recovery.jobkinds import SLACK_JOB_KINDS, JobKind
-from recovery.protocols import Billing, Mailer, Notifier
+from recovery.protocols import Billing, Mailer, Notifier, PayLinks
 from storage.db import Database
 from storage.worker import Worker
 
@@ -36,6 +36,7 @@ def secret_values(settings: Settings) -> list[str]:
         settings.anthropic_api_key,
         settings.smtp_password,
         settings.dashboard_token,
+        settings.pay_link_secret,
     ]
     return [s.get_secret_value() for s in secrets if s is not None]
 
@@ -94,6 +95,21 @@ def build_drafting(settings: Settings) -> GuardedDrafter:
         company_name=settings.company_name,
         request_timeout_s=settings.llm_timeout_s,
     )
+
+
+def build_pay_links(settings: Settings) -> PayLinks | None:
+    """PAY_LINK=portal: signed dunbot links; None keeps Stripe's hosted invoice page."""
+    if settings.pay_link != "portal":
+        return None
+    from bot.pay_links import PortalPayLinks, pay_link_signer
+
+    signer = pay_link_signer(settings)
+    if signer is None or not settings.public_url:
+        raise RuntimeError(
+            "PAY_LINK=portal needs PUBLIC_URL and STRIPE_API_KEY (or PAY_LINK_SECRET); "
+            "set them or use PAY_LINK=invoice (run `dunbot check`)."
+        )
+    return PortalPayLinks(signer=signer, public_url=settings.public_url)
 
 
 def build_slack(settings: Settings, db: Database, *, livemode: bool) -> SlackParts | None:
@@ -160,6 +176,7 @@ def build_runtime(
         mailer=build_mail(settings),
         notifier=notifier or (slack.notifier if slack else None),
         config=recovery_config(settings),
+        pay_links=build_pay_links(settings),
     )
     runtime = Runtime(settings=settings, db=db, engine=engine, billing=reader, slack=slack)
     if owned_billing is not None:

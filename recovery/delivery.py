@@ -16,9 +16,11 @@ from recovery.domain import InvoiceSnapshot, OutgoingEmail
 from recovery.email_render import render_email
 from recovery.notify import NotifyCall, enqueue_notify
 from recovery.pauses import active_pause
+from recovery.pay_links import InvoicePayLinks
 from recovery.protocols import (
     Billing,
     Mailer,
+    PayLinks,
     PermanentMailError,
     TemporaryMailError,
     UnknownMailOutcome,
@@ -49,9 +51,10 @@ def render_case_email(
     config: RecoveryConfig,
     to_addr: str,
     message_id: str,
+    pay_url: str | None,
 ) -> OutgoingEmail:
     """The customer email of a case: the draft's words framed with what the invoice still owes,
-    its due date and pay link, in the case's language, from the configured sender."""
+    its due date and `pay_url`, in the case's language, from the configured sender."""
     return render_email(
         body=body,
         subject=subject,
@@ -59,7 +62,7 @@ def render_case_email(
         amount_due=invoice.amount_remaining,
         currency=invoice.currency,
         due_date=invoice.due_date,
-        pay_url=invoice.hosted_invoice_url,
+        pay_url=pay_url,
         locale=case.locale or "en",
         company_name=config.company_name,
         from_addr=config.email_from,
@@ -71,12 +74,19 @@ def render_case_email(
 
 class DeliveryService:
     def __init__(
-        self, *, db: Database, billing: Billing, mailer: Mailer, config: RecoveryConfig
+        self,
+        *,
+        db: Database,
+        billing: Billing,
+        mailer: Mailer,
+        config: RecoveryConfig,
+        pay_links: PayLinks | None = None,
     ) -> None:
         self.db = db
         self.billing = billing
         self.mailer = mailer
         self.config = config
+        self.pay_links = pay_links or InvoicePayLinks()
 
     async def send(self, outbox_id: int, *, final_attempt: bool = False) -> str:
         """Job body for JobKind.SEND_EMAIL.
@@ -162,6 +172,7 @@ class DeliveryService:
                 config=self.config,
                 to_addr=to_addr,
                 message_id=outbox.message_id,
+                pay_url=self.pay_links.pay_url(case_id=case.id, invoice=invoice),
             )
             outbox.status = OutboxStatus.SENDING
             outbox.attempts += 1

@@ -12,7 +12,7 @@ from recovery.jobkinds import JobKind
 from recovery.notify import NotifyCall, enqueue_notify, run_notify
 from recovery.pauses import expire_pause
 from recovery.proposals import ProposalService
-from recovery.protocols import Billing, Drafter, Mailer, Notifier
+from recovery.protocols import Billing, Drafter, Mailer, Notifier, PayLinks
 from storage.db import Database
 from storage.models import TaskStatus, VipTask, utcnow
 from storage.queue import ClaimedJob
@@ -32,6 +32,7 @@ class RecoveryEngine:
         mailer: Mailer,
         notifier: Notifier | None,
         config: RecoveryConfig,
+        pay_links: PayLinks | None = None,
     ) -> None:
         self.db = db
         self.config = config
@@ -39,7 +40,9 @@ class RecoveryEngine:
         self.cases = CaseEngine(db=db, billing=billing, config=config)
         self.events = EventProcessor(db=db, cases=self.cases)
         self.proposals = ProposalService(db=db, drafter=drafter, config=config)
-        self.delivery = DeliveryService(db=db, billing=billing, mailer=mailer, config=config)
+        self.delivery = DeliveryService(
+            db=db, billing=billing, mailer=mailer, config=config, pay_links=pay_links
+        )
 
     def job_handlers(self) -> dict[JobKind, JobHandler]:
         """Handlers by job kind, for storage.worker.Worker."""

@@ -62,5 +62,6 @@ async def preview_draft(
             config=config,
             to_addr=to_addr,
             message_id=f"<preview-{invoice.id}@dunbot>",
+            pay_url=invoice.hosted_invoice_url,  # a dry run has no case to sign a link for
         )
     return Preview(decision=decision, draft=draft, email=email, note=note)

@@ -75,6 +75,12 @@ class BillingWriter(Protocol):
 Billing = BillingReader
 
 
+class PayLinks(Protocol):
+    """The one link of a case's email (PAY_LINK): Stripe's invoice page or a dunbot link."""
+
+    def pay_url(self, *, case_id: int, invoice: InvoiceSnapshot) -> str | None: ...
+
+
 class Drafter(Protocol):
     """Writes a checked draft email body. Never raises: falls back to the template."""
 

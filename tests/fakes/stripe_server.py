@@ -93,6 +93,7 @@ class _State:
     invoice_payments: dict[str, JsonObject] = field(default_factory=dict)
     payment_intents: dict[str, JsonObject] = field(default_factory=dict)
     charges: dict[str, JsonObject] = field(default_factory=dict)
+    portal_sessions: dict[str, JsonObject] = field(default_factory=dict)  # by idempotency key
 
 
 class _Unset:
@@ -569,6 +570,10 @@ class FakeStripe(ThreadedAiohttpServer[RecordedRequest]):
             fault = self._take_fault(request.path)
             if fault is not None:
                 raise _fault_error(fault)
+            if request.method == "POST":
+                form = await request.post()
+                query = {**query, **{key: str(value) for key, value in form.items()}}
+                query["__idempotency_key"] = request.headers.get("Idempotency-Key", "")
             status, body = 200, self._route(request.method, request.path, query)
             extra: dict[str, str] = {}
         except StripeApiError as exc:
@@ -589,10 +594,11 @@ class FakeStripe(ThreadedAiohttpServer[RecordedRequest]):
             )
 
     def _route(self, method: str, path: str, query: dict[str, str]) -> JsonObject:
-        if method != "GET":
+        routes = {"GET": self._routes, "POST": self._post_routes}.get(method)
+        if routes is None:
             raise _unrecognised(method, path)
         with self._lock:
-            for pattern, handler in self._routes():
+            for pattern, handler in routes():
                 match = re.fullmatch(pattern, path)
                 if match:
                     return copy.deepcopy(handler(query, *match.groups()))
@@ -610,6 +616,41 @@ class FakeStripe(ThreadedAiohttpServer[RecordedRequest]):
             (r"/v1/payment_intents/([^/]+)", self._get_payment_intent),
             (r"/v1/charges/([^/]+)", self._get_charge),
         ]
+
+    def _post_routes(self) -> list[tuple[str, Callable[..., JsonObject]]]:
+        return [(r"/v1/billing_portal/sessions", self._create_portal_session)]
+
+    def _create_portal_session(self, query: dict[str, str]) -> JsonObject:
+        """A customer portal session, as `POST /v1/billing_portal/sessions` answers."""
+        customer = query.get("customer", "")
+        if customer not in self._state.customers or customer in self._state.deleted_customers:
+            raise StripeApiError(
+                400, message=f"No such customer: '{customer}'", code="resource_missing",
+                param="customer",
+            )  # fmt: skip
+        key = query.get("__idempotency_key") or _random_id("idem")
+        if key in self._state.portal_sessions:
+            return self._state.portal_sessions[key]
+        session_id = _random_id("bps")
+        session = {
+            "id": session_id,
+            "object": "billing_portal.session",
+            "configuration": "bpc_fake",
+            "created": self._next_created(),
+            "customer": customer,
+            "livemode": False,
+            "locale": None,
+            "on_behalf_of": None,
+            "return_url": query.get("return_url"),
+            "url": f"https://billing.stripe.com/p/session/test_{session_id}",
+        }
+        self._state.portal_sessions[key] = session
+        return session
+
+    def portal_sessions(self) -> list[JsonObject]:
+        """Every portal session created, oldest first."""
+        with self._lock:
+            return copy.deepcopy(list(self._state.portal_sessions.values()))
 
     def _get_customer(self, query: dict[str, str], customer_id: str) -> JsonObject:
         if customer_id in self._state.deleted_customers:
