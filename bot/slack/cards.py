@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.slack.metadata import CardKind, CardRef
 from bot.slack.views import (
     ApprovalCardView,
     ApprovalStatus,
@@ -161,6 +162,15 @@ async def vip_view(
         note=task.note,
         invoice_paid=case.status == CaseStatus.PAID,
     )
+
+
+async def card_view(
+    session: AsyncSession, card: CardRef, *, livemode: bool
+) -> ApprovalCardView | VipTaskCardView | None:
+    """What the card `card` names shows now (None when its draft or task is gone)."""
+    if card.kind is CardKind.DRAFT:
+        return await approval_view(session, card.id)
+    return await vip_view(session, card.id, livemode=livemode)
 
 
 async def home_view(

@@ -1,20 +1,21 @@
-"""/dunning: parse, authorise, act on the database, reply ephemerally.
+"""/dunning: carry out a parsed command on the database; a typed result says what next.
 
-Everything that only needs our database happens in the request and is the ack's text. An
-email we have never seen needs a Stripe look-up: that becomes a job that replies later.
+Everything that only needs our database happens in the request and is the ack's text
+(`Reply`). A customer we have never seen needs a Stripe look-up (`NeedsLookup`): that
+becomes a job that runs the same command again with the customer it found.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.slack.blocks.wording import who
 from bot.slack.command_parser import (
     HELP_TEXT,
-    CommandError,
+    Command,
     Help,
     ListCases,
     Pause,
@@ -22,14 +23,31 @@ from bot.slack.command_parser import (
     RefKind,
     Resume,
     Status,
-    parse_command,
 )
-from bot.slack.mrkdwn import escape_inline
+from bot.slack.mrkdwn import code, escape_inline
 from recovery.money import format_amount
 from recovery.pauses import active_pause, pause_customer, resume_customer
-from storage.models import OPEN_CASE_STATUSES, Case, CustomerRow, utcnow
+from storage.models import OPEN_CASE_STATUSES, Case, CustomerRow
 
-NEEDS_LOOKUP = "needs_lookup"
+LIST_MAX = 30
+
+
+@dataclass(frozen=True)
+class Reply:
+    """The ephemeral answer, Slack mrkdwn with every stored field escaped."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class NeedsLookup:
+    """The command names a customer we do not know yet: ask Stripe, then run it again."""
+
+    command: Pause | Resume | Status
+    ref: Ref
+
+
+CommandResult = Reply | NeedsLookup
 
 
 async def local_customer_id(session: AsyncSession, ref: Ref) -> str | None:
@@ -51,19 +69,25 @@ async def local_customer_id(session: AsyncSession, ref: Ref) -> str | None:
 
 
 def _case_line(case: Case) -> str:
-    who = escape_inline(case.customer_name or case.customer_email or case.customer_id)
+    customer = escape_inline(case.customer_name or case.customer_email or case.customer_id)
     amount = format_amount(case.amount_remaining or case.amount_due, case.currency)
     return (
-        f"• `{case.invoice_number or case.invoice_id}` {who}: {amount}, {case.segment}, "
-        f"{case.status}, attempt {case.attempt_count}, opened {case.created_at:%Y-%m-%d}"
+        f"• {code(case.invoice_number or case.invoice_id)} {customer}: "
+        f"{escape_inline(amount)}, {case.segment}, {case.status}, "
+        f"attempt {case.attempt_count}, opened {case.created_at:%Y-%m-%d}"
     )
+
+
+def _paused_by(actor: str) -> str:
+    """`slack:U…` as a mention; any other actor (CLI, system) as escaped text."""
+    return who(actor.removeprefix("slack:"))
 
 
 async def _status(session: AsyncSession, target: Ref, customer_id: str | None) -> str:
     if target.kind is RefKind.INVOICE_ID:
         case = await session.scalar(select(Case).where(Case.invoice_id == target.value))
         if case is None:
-            return f"No dunning case for invoice `{target.value}`."
+            return f"No dunning case for invoice {code(target.value)}."
         return _case_line(case)
     assert customer_id is not None
     pause = await active_pause(session, customer_id)
@@ -74,12 +98,10 @@ async def _status(session: AsyncSession, target: Ref, customer_id: str | None) -
     ).all()
     state = "dunning active"
     if pause is not None:
-        who = pause.paused_by
-        who = f"<@{who.removeprefix('slack:')}>" if who.startswith("slack:") else who
         until = f"until {pause.until:%Y-%m-%d %H:%M} UTC" if pause.until else "until resumed"
         reason = f" ({escape_inline(pause.reason)})" if pause.reason else ""
-        state = f"dunning paused by {who} {until}{reason}"
-    lines = [f"*{customer_id}*: {state}"]
+        state = f"dunning paused by {_paused_by(pause.paused_by)} {until}{reason}"
+    lines = [f"*{escape_inline(customer_id)}*: {state}"]
     lines += [_case_line(case) for case in cases] or ["No dunning cases."]
     return "\n".join(lines)
 
@@ -90,7 +112,7 @@ async def _list(session: AsyncSession) -> str:
             select(Case)
             .where(Case.status.in_(OPEN_CASE_STATUSES))
             .order_by(Case.created_at)
-            .limit(30)
+            .limit(LIST_MAX)
         )
     ).all()
     if not cases:
@@ -101,30 +123,22 @@ async def _list(session: AsyncSession) -> str:
 async def run_command(
     session: AsyncSession,
     *,
-    text: str,
+    command: Command,
     user: str,
-    now: datetime | None = None,
-    resolved_customer: Callable[[Ref], str | None] | None = None,
-) -> str:
-    """Carry out a /dunning command; returns the ephemeral reply, or NEEDS_LOOKUP."""
-    try:
-        command = parse_command(text, now=now or utcnow())
-    except CommandError as error:
-        return str(error)
+    customer_id: str | None = None,
+) -> CommandResult:
+    """Carry out a parsed /dunning command; `customer_id` is the customer Stripe found."""
     if isinstance(command, Help):
-        return HELP_TEXT
+        return Reply(HELP_TEXT)
     if isinstance(command, ListCases):
-        return await _list(session)
+        return Reply(await _list(session))
     ref = command.target if isinstance(command, Status) else command.customer
-    customer_id = None
     if ref.kind is not RefKind.INVOICE_ID:
-        customer_id = (
-            resolved_customer(ref) if resolved_customer else None
-        ) or await local_customer_id(session, ref)
+        customer_id = customer_id or await local_customer_id(session, ref)
         if customer_id is None:
-            return NEEDS_LOOKUP
+            return NeedsLookup(command=command, ref=ref)
     if isinstance(command, Status):
-        return await _status(session, command.target, customer_id)
+        return Reply(await _status(session, command.target, customer_id))
     assert customer_id is not None
     if isinstance(command, Pause):
         state = await pause_customer(
@@ -135,13 +149,13 @@ async def run_command(
             by=f"slack:{user}",
         )
         until = f"until {state.until:%Y-%m-%d %H:%M} UTC" if state.until else "until resumed"
-        return (
-            f"Dunning paused for `{customer_id}` {until}. New failures are recorded; "
+        return Reply(
+            f"Dunning paused for {code(customer_id)} {until}. New failures are recorded; "
             "nothing is drafted, posted or sent."
         )
-    if isinstance(command, Resume):
-        count = await resume_customer(session, customer_id=customer_id, by=f"slack:{user}")
-        if count is None:
-            return f"`{customer_id}` was not paused; nothing changed."
-        return f"Dunning resumed for `{customer_id}`; {count} open case(s) are being re-checked."
-    return HELP_TEXT
+    count = await resume_customer(session, customer_id=customer_id, by=f"slack:{user}")
+    if count is None:
+        return Reply(f"{code(customer_id)} was not paused; nothing changed.")
+    return Reply(
+        f"Dunning resumed for {code(customer_id)}; {count} open case(s) are being re-checked."
+    )

@@ -4,10 +4,30 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import TypeAdapter
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.slack.command_parser import Pause, Resume, Status
 from recovery.jobkinds import JobKind
 from storage.queue import enqueue
+
+
+LookupCommand = Pause | Resume | Status
+"""The /dunning commands that name a customer, and so may need a Stripe look-up."""
+_COMMANDS: dict[str, type[LookupCommand]] = {"pause": Pause, "resume": Resume, "status": Status}
+
+
+def dump_command(command: LookupCommand) -> dict[str, Any]:
+    """The parsed command as JSON for a job payload (the text is parsed once, in the request)."""
+    verb = next(verb for verb, kind in _COMMANDS.items() if isinstance(command, kind))
+    args = TypeAdapter(type(command)).dump_python(command, mode="json")
+    return {"verb": verb, "args": args}
+
+
+def load_command(data: dict[str, Any]) -> LookupCommand:
+    """The command a job payload carries (validated, not parsed from text again)."""
+    kind = _COMMANDS[data["verb"]]
+    return TypeAdapter(kind).validate_python(data["args"])
 
 
 async def enqueue_ephemeral(
@@ -25,17 +45,21 @@ async def enqueue_ephemeral(
 
 
 async def enqueue_home(session: AsyncSession, *, user: str) -> None:
+    """Publish one person's App Home, as a durable job."""
     await enqueue(
         session, kind=JobKind.SLACK_PUBLISH_HOME, payload={"user": user}, serial_key=f"home:{user}"
     )
 
 
-async def enqueue_command(session: AsyncSession, payload: dict[str, Any]) -> None:
+async def enqueue_command(
+    session: AsyncSession, *, command: LookupCommand, user: str, channel: str | None
+) -> None:
+    """Finish a /dunning command after looking its customer up in Stripe, as a durable job."""
     await enqueue(
         session,
         kind=JobKind.SLACK_COMMAND,
-        payload=payload,
-        serial_key=f"command:{payload.get('user')}",
+        payload={"command": dump_command(command), "user": user, "channel": channel},
+        serial_key=f"command:{user}",
     )
 
 
@@ -49,21 +73,13 @@ def slack_job_handlers(
     account_managers: frozenset[str],
 ) -> dict[str, Any]:
     """Handlers for the Slack-side jobs, for storage.worker.Worker."""
-    from bot.slack.blocks import home_tab
+    from bot.slack.blocks.home import home_tab
     from bot.slack.cards import home_view
-    from bot.slack.command_parser import (
-        CommandError,
-        Pause,
-        Ref,
-        RefKind,
-        Resume,
-        Status,
-        parse_command,
-    )
-    from bot.slack.commands import NEEDS_LOOKUP, run_command
+    from bot.slack.command_parser import Ref, RefKind
+    from bot.slack.commands import Reply, run_command
+    from bot.slack.mrkdwn import code
     from recovery.cases import upsert_customer
     from recovery.protocols import NotFoundError
-    from storage.models import utcnow
     from storage.queue import ClaimedJob
 
     async def ephemeral(job: ClaimedJob) -> None:
@@ -93,31 +109,24 @@ def slack_job_handlers(
 
     async def command(job: ClaimedJob) -> None:
         p = job.payload
-        try:
-            parsed = parse_command(p["text"], now=utcnow())
-        except CommandError as error:
-            answer = str(error)
-        else:
-            ref = (
-                parsed.target
-                if isinstance(parsed, Status)
-                else (parsed.customer if isinstance(parsed, Pause | Resume) else None)
-            )
-            found = await _look_up(ref) if ref else None
-            async with db.transaction() as session:
-                if found is None:
-                    answer = f"No customer with `{ref.value if ref else ''}` in Stripe."
-                else:
-                    await upsert_customer(session, found)
-                    answer = await run_command(
-                        session,
-                        text=p["text"],
-                        user=p["user"],
-                        resolved_customer=lambda _ref: found.id,
-                    )
-                    if answer == NEEDS_LOOKUP:
-                        answer = "That customer could not be found."
-        await notifier.post_ephemeral(channel=p["channel"], user=p["user"], text=answer)
+        parsed = load_command(p["command"])
+        ref = parsed.target if isinstance(parsed, Status) else parsed.customer
+        found = await _look_up(ref)
+        async with db.transaction() as session:
+            if found is None:
+                answer = f"No customer with {code(ref.value)} in Stripe."
+            else:
+                await upsert_customer(session, found)
+                result = await run_command(
+                    session, command=parsed, user=p["user"], customer_id=found.id
+                )
+                answer = (
+                    result.text
+                    if isinstance(result, Reply)
+                    else "That customer could not be found."
+                )
+        if p.get("channel"):
+            await notifier.post_ephemeral(channel=p["channel"], user=p["user"], text=answer)
 
     return {
         JobKind.SLACK_EPHEMERAL: ephemeral,

@@ -16,6 +16,8 @@ BUTTON_VALUE_MAX = 2000
 """Slack's limit for a button `value`."""
 PRIVATE_METADATA_MAX = 3000
 """Slack's limit for a view's `private_metadata`."""
+ROW_ID_MAX = 2**31 - 1
+"""The largest id or version our Integer columns hold (PostgreSQL `integer`)."""
 
 
 class MetadataError(ValueError):
@@ -27,6 +29,14 @@ class CardKind(StrEnum):
 
     DRAFT = "draft"
     VIP_TASK = "vip_task"
+
+    @property
+    def message_kind(self) -> str:
+        """`SlackMessage.card_kind` of the message that shows a card of this kind."""
+        return _MESSAGE_KINDS[self]
+
+
+_MESSAGE_KINDS = {CardKind.DRAFT: "approval", CardKind.VIP_TASK: "vip_task"}
 
 
 class _Metadata(BaseModel):
@@ -68,8 +78,8 @@ class CardRef(_Metadata):
     """Which card a button belongs to, and the version the clicking person saw."""
 
     kind: CardKind
-    id: int = Field(ge=1)
-    version: int = Field(ge=0)
+    id: int = Field(ge=1, le=ROW_ID_MAX)
+    version: int = Field(ge=0, le=ROW_ID_MAX)
 
     def expect(self, kind: CardKind) -> Self:
         """Return self if it refers to `kind`, else raise MetadataError (button wired wrongly)."""

@@ -18,15 +18,13 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import func, select
 
-from bot.slack.blocks import (
-    Message,
-    approval_card,
-    digest_message,
-    escalation_message,
-    vip_reminder_message,
-    vip_task_card,
-)
+from bot.slack.blocks.approval import approval_card
+from bot.slack.blocks.digest import digest_message
+from bot.slack.blocks.escalation import escalation_message
+from bot.slack.blocks.kit import Message
+from bot.slack.blocks.vip import vip_reminder_message, vip_task_card
 from bot.slack.cards import amount_text, approval_view, vip_view
+from bot.slack.metadata import CardKind
 from bot.slack.views import DigestItem, DigestView
 from storage.db import Database
 from storage.models import Case, SlackMessage, utcnow
@@ -34,8 +32,8 @@ from storage.queue import RetryLater
 
 log = logging.getLogger("dunbot.slack")
 
-APPROVAL_CARD = "approval"
-VIP_CARD = "vip_task"
+APPROVAL_CARD = CardKind.DRAFT.message_kind
+VIP_CARD = CardKind.VIP_TASK.message_kind
 BURST_WINDOW_S = 60
 BURST_THRESHOLD = 5
 DIGEST_WINDOW_S = 600

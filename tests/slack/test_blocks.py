@@ -7,19 +7,13 @@ from typing import Any
 
 import pytest
 
-from bot.slack.blocks import (
-    Message,
-    approval_card,
-    digest_message,
-    done_modal,
-    edit_modal,
-    escalation_message,
-    home_tab,
-    regenerate_modal,
-    reject_modal,
-    vip_reminder_message,
-    vip_task_card,
-)
+from bot.slack.blocks.approval import approval_card
+from bot.slack.blocks.digest import digest_message
+from bot.slack.blocks.escalation import escalation_message
+from bot.slack.blocks.home import home_tab
+from bot.slack.blocks.kit import Message
+from bot.slack.blocks.modals import done_modal, edit_modal, regenerate_modal, reject_modal
+from bot.slack.blocks.vip import vip_reminder_message, vip_task_card
 from bot.slack.ids import (
     ApprovalAction,
     DoneTaskField,

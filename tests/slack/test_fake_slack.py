@@ -8,7 +8,9 @@ import pytest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.slack.blocks import approval_card, edit_modal, home_tab
+from bot.slack.blocks.approval import approval_card
+from bot.slack.blocks.home import home_tab
+from bot.slack.blocks.modals import edit_modal
 from bot.slack.views import ApprovalStatus, HomeView
 from tests.fakes.slack_server import FakeSlack
 from tests.slack.conftest import make_approval

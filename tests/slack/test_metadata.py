@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+import json
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.slack.metadata import (
     BUTTON_VALUE_MAX,
+    ROW_ID_MAX,
     CardKind,
     CardRef,
     MessageRef,
@@ -84,11 +87,19 @@ def test_parse_never_raises_anything_but_metadata_error(raw: str) -> None:
 
 @given(
     st.sampled_from(CardKind),
-    st.integers(min_value=1, max_value=2**62),
-    st.integers(min_value=0, max_value=2**62),
+    st.integers(min_value=1, max_value=ROW_ID_MAX),
+    st.integers(min_value=0, max_value=ROW_ID_MAX),
 )
 def test_round_trip_property(kind: CardKind, ident: int, version: int) -> None:
     ref = CardRef(kind=kind, id=ident, version=version)
     raw = ref.dump()
     assert len(raw) <= BUTTON_VALUE_MAX
     assert CardRef.parse(raw) == ref
+
+
+@pytest.mark.parametrize("field", ["id", "version"])
+def test_ids_beyond_an_integer_column_are_refused(field: str) -> None:
+    raw = CardRef(kind=CardKind.DRAFT, id=1, version=1).model_dump(mode="json")
+    raw[field] = ROW_ID_MAX + 1
+    with pytest.raises(MetadataError):
+        CardRef.parse(json.dumps(raw))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.slack.blocks import approval_card
+from bot.slack.blocks.approval import approval_card
 from bot.slack.views import ApprovalStatus
 from tests.slack.conftest import NOW, make_approval
 

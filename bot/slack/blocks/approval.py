@@ -1,0 +1,211 @@
+"""The approval card: one draft email for a standard customer, waiting for finance."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from bot.slack.blocks.kit import (
+    BODY_DISPLAY_MAX,
+    NOTE_MAX,
+    SUBJECT_MAX,
+    Block,
+    Message,
+    actions,
+    button,
+    confirm_dialog,
+    context,
+    section,
+)
+from bot.slack.blocks.wording import (
+    STAGE_WORDS,
+    customer_label,
+    fallback,
+    invoice_label,
+    strip_emoji,
+    when,
+    who,
+)
+from bot.slack.ids import ApprovalAction
+from bot.slack.metadata import CardKind, CardRef
+from bot.slack.mrkdwn import (
+    bold,
+    escape_inline,
+    escape_mrkdwn,
+    escape_truncated,
+    fit,
+    quote,
+    truncate,
+)
+from bot.slack.views import ApprovalCardView, ApprovalStatus
+
+
+def draft_ref(view: ApprovalCardView) -> CardRef:
+    """The typed reference every button and modal of this card carries."""
+    return CardRef(kind=CardKind.DRAFT, id=view.draft_id, version=view.version)
+
+
+def approval_status_line(view: ApprovalCardView, *, for_blocks: bool = True) -> str | None:
+    """What happened to the draft, in words; a paid invoice says so even after a send."""
+    line = _decision_line(view, for_blocks=for_blocks)
+    if line is not None and view.invoice_paid and view.status is not ApprovalStatus.CANCELLED_PAID:
+        line += " · :moneybag: invoice paid since"
+    return line
+
+
+def _decision_line(view: ApprovalCardView, *, for_blocks: bool) -> str | None:
+    """What happened to the draft, in words (None while it waits for a decision)."""
+    by = who(view.decided_by)
+    at = when(view.decided_at, for_blocks=for_blocks)
+    error = escape_truncated(view.send_error or "", NOTE_MAX) or "no details"
+    match view.status:
+        case ApprovalStatus.PENDING:
+            return None
+        case ApprovalStatus.REGENERATING:
+            return f":hourglass_flowing_sand: Regenerating the draft (requested by {by})…"
+        case ApprovalStatus.APPROVED:
+            return f":white_check_mark: Email approved by {by}{at} — sending shortly"
+        case ApprovalStatus.WAITING:
+            return (
+                f":double_vertical_bar: Email approved by {by}{at} — waiting: dunning is paused "
+                "for this customer; it is sent when the pause ends (if still unpaid)"
+            )
+        case ApprovalStatus.SENDING:
+            return f":outbox_tray: Email approved by {by}{at} — sending…"
+        case ApprovalStatus.SENT:
+            sent = when(view.sent_at, for_blocks=for_blocks)
+            return f":white_check_mark: Email sent{sent} — approved by {by}{at}"
+        case ApprovalStatus.FAILED:
+            return (
+                f":x: Sending failed (approved by {by}{at}): {error}. "
+                "Fix the cause (e.g. the address), then press Retry."
+            )
+        case ApprovalStatus.UNKNOWN:
+            return (
+                f":warning: Delivery unknown (approved by {by}{at}): the connection broke "
+                "while sending, so the email may or may not have gone out. Check the mail log, "
+                f"then press Retry or Mark as sent. Error: {error}"
+            )
+        case ApprovalStatus.REJECTED:
+            reason = escape_truncated(view.reject_reason or "", NOTE_MAX) or "no reason given"
+            on = f" ({at.removeprefix(' at ')})" if at else ""
+            return f":no_entry: Draft rejected by {by}: {reason}{on}"
+        case ApprovalStatus.CANCELLED_PAID:
+            return ":moneybag: Invoice paid — nothing to send"
+        case ApprovalStatus.CANCELLED_VOIDED:
+            return ":wastebasket: Invoice voided — nothing to send"
+        case ApprovalStatus.CANCELLED_UNCOLLECTIBLE:
+            return ":wastebasket: Invoice marked uncollectible — nothing to send"
+        case ApprovalStatus.SUPERSEDED:
+            return ":arrows_counterclockwise: Superseded by a newer draft — see the latest card"
+    return f"Status: {escape_inline(str(view.status))}"  # pragma: no cover - closed enum
+
+
+def _fallback_text(view: ApprovalCardView) -> str:
+    invoice = invoice_label(view.invoice_id, view.invoice_number)
+    customer = customer_label(view.customer_name, view.customer_email)
+    amount = escape_inline(view.amount_text)
+    status = approval_status_line(view, for_blocks=False)
+    if status is None:
+        return fallback(f"Approval needed: payment failed on {invoice} for {customer} ({amount})")
+    return fallback(f"{strip_emoji(status)} — {invoice}, {customer} ({amount})")
+
+
+def _source_note(view: ApprovalCardView) -> str:
+    engine = " ".join(escape_inline(p) for p in (view.provider, view.model) if p)
+    if view.source == "ai":
+        text = f":robot_face: Drafted by AI ({engine})" if engine else ":robot_face: Drafted by AI"
+    else:
+        text = ":page_facing_up: Template draft"
+    if view.fallback_reason:
+        text += f" — fallback: {escape_truncated(view.fallback_reason, 200)}"
+    return text
+
+
+def _draft_text(view: ApprovalCardView) -> str:
+    subject = escape_truncated(view.subject, SUBJECT_MAX, inline=True)
+    body = view.body.replace("\r\n", "\n").strip()
+    render: Callable[[str], str] = lambda text: quote(escape_mrkdwn(text))  # noqa: E731
+    shown = fit(body, BODY_DISPLAY_MAX, render) if body else ">(empty)"
+    if len(shown) < len(render(body)):
+        shown += "\n_(shortened here; Edit shows the full draft)_"
+    return f"*Subject:* {subject}\n{shown}"
+
+
+def _buttons(view: ApprovalCardView) -> Block | None:
+    """The actions a person can take in this state (None once nothing is left to do)."""
+    ref = draft_ref(view).dump()
+    amount = truncate(view.amount_text, 40)
+    plain_invoice = truncate(view.invoice_number or view.invoice_id, 60)
+    if view.status is ApprovalStatus.PENDING:
+        approve_confirm = confirm_dialog(
+            "Send this email?",
+            f"The email about invoice {plain_invoice} ({amount}) goes to the customer now.",
+            "Approve and send",
+        )
+        return actions(
+            "approval_actions",
+            button(
+                "Approve", ApprovalAction.APPROVE, ref, style="primary", confirm=approve_confirm
+            ),
+            button("Edit", ApprovalAction.EDIT, ref),
+            button("Regenerate", ApprovalAction.REGENERATE, ref),
+            button("Reject", ApprovalAction.REJECT, ref, style="danger"),
+        )
+    if view.status is ApprovalStatus.UNKNOWN:
+        retry_confirm = confirm_dialog(
+            "Send again?",
+            f"The first attempt for invoice {plain_invoice} may have been delivered. "
+            "Retry only if the mail log shows it was not, or the customer gets it twice.",
+            "Send again",
+        )
+        return actions(
+            "unknown_actions",
+            button("Retry", ApprovalAction.RETRY_SEND, ref, confirm=retry_confirm),
+            button("Mark as sent", ApprovalAction.MARK_SENT, ref),
+        )
+    if view.status is ApprovalStatus.FAILED and not view.invoice_paid:
+        retry_confirm = confirm_dialog(
+            "Try sending again?",
+            f"The email about invoice {plain_invoice} was not delivered. It is sent again "
+            "only if the invoice is still unpaid.",
+            "Send again",
+        )
+        return actions(
+            "failed_actions",
+            button("Retry", ApprovalAction.RETRY_SEND, ref, confirm=retry_confirm),
+        )
+    return None
+
+
+def approval_card(view: ApprovalCardView) -> Message:
+    """The approval card of one draft: facts, draft, and buttons while a person must act."""
+    invoice = invoice_label(view.invoice_id, view.invoice_number)
+    customer = customer_label(view.customer_name, view.customer_email)
+    pending = view.status is ApprovalStatus.PENDING
+    headline = ":envelope: *Approval needed*" if pending else ":envelope: *Dunning email*"
+    stage = STAGE_WORDS.get(view.stage, escape_inline(str(view.stage)))
+    fields = [
+        f"*Customer*\n{customer}",
+        f"*Invoice*\n{invoice}",
+        f"*Amount due*\n{escape_inline(view.amount_text)}",
+        f"*Attempt*\n{view.attempt_number} ({stage})",
+    ]
+    if view.decline_reason:
+        fields.append(f"*Decline reason*\n{escape_truncated(view.decline_reason, 300)}")
+    if view.ltv_text:
+        fields.append(f"*Customer value*\n{escape_truncated(view.ltv_text, 300)}")
+    blocks: list[Block] = [
+        section(f"{headline} — payment failed for {bold(customer)}", fields=fields),
+    ]
+    notes = [f"Standard customer: {escape_truncated(r, 300)}" for r in view.segment_reasons[:3]]
+    notes.insert(0, _source_note(view))
+    notes += [f":shield: {escape_truncated(n, 300)}" for n in view.guardrail_notes[:5]]
+    blocks.append(context(*notes))
+    blocks.append(section(_draft_text(view), block_id="draft"))
+    status = approval_status_line(view)
+    if status:
+        blocks.append(section(status, block_id="status"))
+    buttons = _buttons(view)
+    if buttons is not None:
+        blocks.append(buttons)
+    return Message(_fallback_text(view), blocks)

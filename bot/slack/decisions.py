@@ -1,0 +1,106 @@
+"""What each button and form decides: typed click or submission in, recovery Outcome out.
+
+Each function runs inside the listener's transaction; the listener tells the person the
+outcome ephemerally. The domain (`recovery.decisions`) does the compare-and-set.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.slack.deps import SlackDeps
+from bot.slack.ids import DoneTaskField, EditDraftField, RegenerateDraftField, RejectDraftField
+from bot.slack.middleware import Click, Submission
+from recovery import decisions
+from recovery.decisions import Outcome
+from storage.models import OutboxEmail
+
+NO_EMAIL = Outcome(False, "Nothing changed: this draft has no email.")
+
+
+async def approve(session: AsyncSession, click: Click, _deps: SlackDeps) -> Outcome:
+    """Approve the draft: its email is queued to be sent once."""
+    return await decisions.approve_draft(
+        session, draft_id=click.card.id, version=click.card.version, user=click.user
+    )
+
+
+async def claim(session: AsyncSession, click: Click, _deps: SlackDeps) -> Outcome:
+    """Claim the VIP task for the clicking account manager."""
+    return await decisions.claim_task(
+        session, task_id=click.card.id, version=click.card.version, user=click.user
+    )
+
+
+async def release(session: AsyncSession, click: Click, _deps: SlackDeps) -> Outcome:
+    """Give the VIP task back to the pool."""
+    return await decisions.release_task(
+        session, task_id=click.card.id, version=click.card.version, user=click.user
+    )
+
+
+async def _outbox_of(session: AsyncSession, draft_id: int) -> int | None:
+    return await session.scalar(select(OutboxEmail.id).where(OutboxEmail.draft_id == draft_id))
+
+
+async def retry_send(session: AsyncSession, click: Click, _deps: SlackDeps) -> Outcome:
+    """Send a failed or unknown email again."""
+    outbox_id = await _outbox_of(session, click.card.id)
+    if outbox_id is None:
+        return NO_EMAIL
+    return await decisions.retry_unknown_email(session, outbox_id=outbox_id, user=click.user)
+
+
+async def mark_sent(session: AsyncSession, click: Click, _deps: SlackDeps) -> Outcome:
+    """Record that an email of unknown delivery did go out."""
+    outbox_id = await _outbox_of(session, click.card.id)
+    if outbox_id is None:
+        return NO_EMAIL
+    return await decisions.mark_email_sent(session, outbox_id=outbox_id, user=click.user)
+
+
+async def edit(session: AsyncSession, submitted: Submission, deps: SlackDeps) -> Outcome:
+    """Save an edited draft (guardrails may refuse it with field errors)."""
+    return await decisions.edit_draft(
+        session,
+        draft_id=submitted.card.id,
+        version=submitted.card.version,
+        user=submitted.user,
+        subject=submitted.form.text(EditDraftField.SUBJECT),
+        body=submitted.form.text(EditDraftField.BODY),
+        allowed_terms=(deps.company_name,) if deps.company_name else (),
+    )
+
+
+async def reject(session: AsyncSession, submitted: Submission, _deps: SlackDeps) -> Outcome:
+    """Reject the draft with the person's reason; nothing is sent."""
+    return await decisions.reject_draft(
+        session,
+        draft_id=submitted.card.id,
+        version=submitted.card.version,
+        user=submitted.user,
+        reason=submitted.form.text(RejectDraftField.REASON),
+    )
+
+
+async def regenerate(session: AsyncSession, submitted: Submission, _deps: SlackDeps) -> Outcome:
+    """Retire the draft and queue a new one, with the optional instruction."""
+    return await decisions.regenerate_draft(
+        session,
+        draft_id=submitted.card.id,
+        version=submitted.card.version,
+        user=submitted.user,
+        instruction=submitted.form.text(RegenerateDraftField.INSTRUCTION) or None,
+    )
+
+
+async def complete(session: AsyncSession, submitted: Submission, _deps: SlackDeps) -> Outcome:
+    """Close the VIP task with the optional note."""
+    return await decisions.complete_task(
+        session,
+        task_id=submitted.card.id,
+        version=submitted.card.version,
+        user=submitted.user,
+        note=submitted.form.text(DoneTaskField.NOTE),
+    )
