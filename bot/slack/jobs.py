@@ -11,7 +11,6 @@ from bot.slack.command_parser import Pause, Resume, Status
 from recovery.jobkinds import JobKind
 from storage.queue import enqueue
 
-
 LookupCommand = Pause | Resume | Status
 """The /dunning commands that name a customer, and so may need a Stripe look-up."""
 _COMMANDS: dict[str, type[LookupCommand]] = {"pause": Pause, "resume": Resume, "status": Status}

@@ -85,9 +85,7 @@ async def test_a_click_without_a_user_gets_200_and_tells_nobody(
     assert sh.slack.ephemerals == []
 
 
-@pytest.mark.parametrize(
-    "actions", [None, [], [None], ["approve"], [{"type": "button"}]], ids=repr
-)
+@pytest.mark.parametrize("actions", [None, [], [None], ["approve"], [{"type": "button"}]], ids=repr)
 async def test_a_click_without_usable_actions_gets_200(
     sh: SlackHarness, card: dict[str, Any], actions: Any
 ) -> None:
