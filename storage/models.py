@@ -309,3 +309,86 @@ class AuditEntry(Base):
     case_id: Mapped[int | None] = mapped_column(Integer, index=True)
     customer_id: Mapped[str | None] = mapped_column(String(255), index=True)
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class PlaybookRuleState(Base):
+    """A person switched a playbook rule on or off (overrides `enabled` in the rules file)."""
+
+    __tablename__ = "playbook_rule_states"
+
+    rule_name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    enabled: Mapped[bool]
+    changed_by: Mapped[str] = mapped_column(String(100))
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class FiringStatus(StrEnum):
+    """acting → done | cancelled (subject settled) | failed; dry_run never acts."""
+
+    ACTING = "acting"
+    DONE = "done"
+    CANCELLED = "cancelled"
+    FAILED = "failed"
+    DRY_RUN = "dry_run"
+
+
+class PlaybookFiring(Base):
+    """A rule matched an event. Unique per (rule, event): each acts at most once."""
+
+    __tablename__ = "playbook_firings"
+    __table_args__ = (
+        UniqueConstraint("rule_name", "event_id", name="uq_playbook_firings_rule_event"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    rule_name: Mapped[str] = mapped_column(String(100))
+    rule_version: Mapped[str] = mapped_column(String(20))
+    event_id: Mapped[str] = mapped_column(String(255))
+    event_type: Mapped[str] = mapped_column(String(100))
+    subject_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    customer_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    mode: Mapped[str] = mapped_column(String(10))
+    status: Mapped[str] = mapped_column(String(20), default=FiringStatus.ACTING)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    finished_at: Mapped[datetime | None]
+
+
+class PlaybookActionStatus(StrEnum):
+    """pending → (awaiting_approval → approved | rejected) → running → done | failed | unknown;
+    pending/awaiting → cancelled when the subject is settled; dry_run only describes."""
+
+    PENDING = "pending"
+    AWAITING_APPROVAL = "awaiting_approval"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    UNKNOWN = "unknown"
+    CANCELLED = "cancelled"
+    DRY_RUN = "dry_run"
+
+
+class PlaybookAction(Base):
+    """One action of a firing, in order; a `wait` is an action with a due time."""
+
+    __tablename__ = "playbook_actions"
+    __table_args__ = (
+        UniqueConstraint("firing_id", "position", name="uq_playbook_actions_firing_position"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    firing_id: Mapped[int] = mapped_column(ForeignKey("playbook_firings.id"), index=True)
+    position: Mapped[int]
+    type: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(24), default=PlaybookActionStatus.PENDING)
+    version: Mapped[int] = mapped_column(default=1)
+    params: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    needs_approval: Mapped[bool] = mapped_column(default=False)
+    due_at: Mapped[datetime | None]
+    decided_by: Mapped[str | None] = mapped_column(String(50))
+    decided_at: Mapped[datetime | None]
+    result: Mapped[str | None] = mapped_column(Text)
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
