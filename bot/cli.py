@@ -11,6 +11,7 @@ from typing import Annotated, TypeVar
 
 import typer
 
+from bot.playbooks.cli import rules_app
 from bot.settings import Settings
 
 app = typer.Typer(
@@ -21,6 +22,7 @@ app = typer.Typer(
 T = TypeVar("T")
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(rules_app, name="rules")
 
 
 def _settings(**overrides: object) -> Settings:

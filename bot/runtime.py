@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from bot.metrics import Metrics
 from bot.settings import Settings
 from recovery.engine import RecoveryEngine
+from recovery.playbooks.rules import EMPTY_PLAYBOOK, Playbook
 from recovery.protocols import BillingReader
 from storage.batch_ingest import BatchIngestWriter
 from storage.db import Database
@@ -43,6 +44,7 @@ class Runtime:
     engine: RecoveryEngine | None = None
     billing: BillingReader | None = None
     slack: SlackParts | None = None
+    playbook: Playbook = EMPTY_PLAYBOOK
     resources: AsyncExitStack = field(default_factory=AsyncExitStack, repr=False, compare=False)
     ingest: BatchIngestWriter = field(init=False, repr=False, compare=False)
 

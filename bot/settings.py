@@ -83,6 +83,13 @@ class Settings(BaseSettings):
     max_emails_per_invoice: int = 3
     min_days_between_emails: float = 3.0
 
+    playbooks_file: Path | None = None  # default: ./playbooks.toml when present
+    playbooks_dry_run: bool = False  # every rule posts "would have …" instead of acting
+    stripe_read_only: bool | None = None  # None: rk_ keys count as read-only
+    slack_alerts_channel: str | None = None  # default: the approvals channel
+    slack_collections_channel: str | None = None  # default: the alerts channel
+    team_email: str | None = None
+
     dashboard_token: SecretStr | None = None
 
     public_url: str | None = None  # where customers and Twilio reach dunbot
@@ -91,6 +98,22 @@ class Settings(BaseSettings):
 
     job_lease_s: float = 10.0  # a killed worker's job is taken over within seconds
     worker_poll_s: float = 0.5
+
+    @property
+    def playbooks_path(self) -> Path | None:
+        """PLAYBOOKS_FILE, else ./playbooks.toml when it exists, else none."""
+        if self.playbooks_file is not None:
+            return self.playbooks_file
+        default = Path("playbooks.toml")
+        return default if default.is_file() else None
+
+    @property
+    def alerts_channel(self) -> str | None:
+        return self.slack_alerts_channel or self.slack_approvals_channel
+
+    @property
+    def collections_channel(self) -> str | None:
+        return self.slack_collections_channel or self.alerts_channel
 
     @field_validator("finance_approvers", "account_managers", "vip_plans", mode="before")
     @classmethod

@@ -10,6 +10,7 @@ from bot.adapters.llm.factory import build_drafter
 from bot.adapters.mail.factory import build_mailer
 from bot.app import create_app
 from bot.logs import configure_logging
+from bot.playbooks.loading import load_configured_playbook
 from bot.runtime import Runtime, SlackParts
 from bot.settings import Settings
 from recovery.config import RecoveryConfig
@@ -159,6 +160,7 @@ def build_runtime(
         configure_logging(
             fmt=settings.log_format, level=settings.log_level, secrets=secret_values(settings)
         )
+    playbook = load_configured_playbook(settings)  # an invalid rules file stops the start
     db = Database(settings.database_url)
     owned_billing = build_billing(settings) if billing is None else None
     drafter = build_drafting(settings)
@@ -178,7 +180,14 @@ def build_runtime(
         config=recovery_config(settings),
         pay_links=build_pay_links(settings),
     )
-    runtime = Runtime(settings=settings, db=db, engine=engine, billing=reader, slack=slack)
+    runtime = Runtime(
+        settings=settings,
+        db=db,
+        engine=engine,
+        billing=reader,
+        slack=slack,
+        playbook=playbook,
+    )
     if owned_billing is not None:
         runtime.resources.push_async_callback(owned_billing.aclose)
     runtime.resources.push_async_callback(drafter.aclose)

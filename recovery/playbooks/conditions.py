@@ -126,7 +126,7 @@ def bind_condition(
     value = raw.value
     if is_money and raw.operator not in _NO_VALUE:
         value = _money_value(raw, info=info, currencies=currencies)
-    elif isinstance(value, str) and raw.operator in _ORDERING and looks_like_money(value):
+    elif infos and isinstance(value, str) and raw.operator in _ORDERING and looks_like_money(value):
         raise ConditionError(f"'{raw.text}': {raw.field} is not an amount of money")
     if raw.field.endswith("currency") and isinstance(value, str):
         value = value.lower()

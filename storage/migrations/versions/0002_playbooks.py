@@ -12,7 +12,6 @@ from alembic import op
 
 import storage.models
 
-
 revision: str = "playbooks"
 down_revision: str | None = "0001"
 branch_labels: str | Sequence[str] | None = None

@@ -1,0 +1,116 @@
+"""`dunbot rules check|test|replay`: the tools for the people who write rules."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+rules_app = typer.Typer(help="Playbook rules: check, test and replay.", no_args_is_help=True)
+
+MAX_EVENT_FILE_BYTES = 1024 * 1024
+FileOption = Annotated[
+    Path | None,
+    typer.Option("--file", "-f", help="Rules file (default: PLAYBOOKS_FILE or ./playbooks.toml)."),
+]
+
+
+def _settings() -> Any:
+    from bot.cli import _settings as load_settings
+
+    return load_settings()
+
+
+def _rules_path(file: Path | None) -> Path:
+    if file is not None:
+        return file
+    path = _settings().playbooks_path
+    if path is None:
+        typer.secho(
+            "No rules file: set PLAYBOOKS_FILE, create ./playbooks.toml "
+            "(start from playbooks.example.toml) or pass --file.",
+            fg="red",
+            err=True,
+        )
+        raise typer.Exit(2)
+    return Path(path)
+
+
+def _load(path: Path) -> Any:
+    from recovery.playbooks.loader import PlaybookInvalid, load_playbook_file
+
+    try:
+        return load_playbook_file(path)
+    except PlaybookInvalid as invalid:
+        typer.secho(invalid.report(), fg="red", err=True)
+        raise typer.Exit(1) from None
+
+
+@rules_app.command("check")
+def check(file: FileOption = None) -> None:
+    """Validate the rules file: every problem is printed with its line (exit 1 if any)."""
+    from bot.playbooks.loading import required_write_permissions
+
+    path = _rules_path(file)
+    playbook = _load(path)
+    enabled = [r for r in playbook.rules if r.enabled]
+    typer.secho(f"{path}: {len(playbook.rules)} rule(s), {len(enabled)} enabled — OK", fg="green")
+    for rule in playbook.rules:
+        state = "on" if rule.enabled else "off"
+        mode = " (dry-run)" if rule.mode == "dry-run" else ""
+        typer.echo(f"  [{state}] {rule.name}{mode}  v{rule.version}  on {', '.join(rule.triggers)}")
+    for permission, names in sorted(required_write_permissions(playbook).items()):
+        typer.echo(f"  needs Stripe write permission {permission}: " + "; ".join(names))
+
+
+@rules_app.command("test")
+def test(
+    event: Annotated[Path, typer.Option("--event", help="A Stripe event as JSON (evt_… file).")],
+    file: FileOption = None,
+) -> None:
+    """Which rules match an event, the condition that failed for the others, what each action
+    would do. Nothing is changed; objects the event refers to are used when expanded in it."""
+    from bot.playbooks.report import print_test_report
+    from recovery.playbooks.facts import EventFacts
+    from recovery.playbooks.fields import object_kind
+
+    playbook = _load(_rules_path(file))
+    payload = _read_event(event)
+    kind = object_kind(payload["type"])
+    if kind is None:
+        typer.secho(f'dunbot does not know the event type "{payload["type"]}".', fg="red", err=True)
+        raise typer.Exit(1)
+    facts = EventFacts.from_event(payload, kind=kind)
+    settings = None
+    try:
+        settings = _settings()
+    except typer.Exit:
+        settings = None
+    print_test_report(playbook, payload, facts, settings=settings, echo=typer.echo)
+
+
+def _read_event(path: Path) -> dict[str, Any]:
+    try:
+        size = path.stat().st_size
+        if size > MAX_EVENT_FILE_BYTES:
+            raise ValueError(f"the file is larger than {MAX_EVENT_FILE_BYTES} bytes")
+        payload = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        typer.secho(f"Cannot read {path}: {error}", fg="red", err=True)
+        raise typer.Exit(2) from None
+    if not isinstance(payload, dict) or not isinstance(payload.get("data"), dict):
+        typer.secho(
+            f'{path} is not a Stripe event: expected {{"type": …, "data": {{"object": …}}}} '
+            "(as in the Stripe dashboard's event view or `stripe events retrieve`).",
+            fg="red",
+            err=True,
+        )
+        raise typer.Exit(2)
+    if not isinstance(payload.get("type"), str) or not isinstance(
+        payload["data"].get("object"), dict
+    ):
+        typer.secho(f"{path}: the event has no type or no data.object.", fg="red", err=True)
+        raise typer.Exit(2)
+    return payload
