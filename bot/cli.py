@@ -121,11 +121,18 @@ def worker() -> None:
     asyncio.run(main())
 
 
-@app.command()
+jobs_app = typer.Typer(help="Dead jobs and jobs waiting to retry.")
+app.add_typer(jobs_app, name="jobs")
+
+
+@jobs_app.callback(invoke_without_command=True)
 def jobs(
+    ctx: typer.Context,
     limit: Annotated[int, typer.Option(help="How many to list.")] = 50,
 ) -> None:
     """List dead jobs and jobs waiting to retry, with their last error."""
+    if ctx.invoked_subcommand is not None:
+        return
     from storage.db import Database
     from storage.queue import failed_jobs
 
@@ -148,6 +155,33 @@ def jobs(
             )
 
     asyncio.run(main())
+
+
+@jobs_app.command("retry")
+def jobs_retry(
+    job_id: Annotated[int, typer.Argument(help="The dead job's id (#… in `dunbot jobs`).")],
+) -> None:
+    """Run a dead job again with a fresh set of attempts (the Retry button of its alert)."""
+    from bot.dead_jobs import retry_job
+    from storage.db import Database
+
+    settings = _settings()
+
+    async def main() -> bool:
+        db = Database(settings.database_url)
+        try:
+            async with db.transaction() as session:
+                outcome = await retry_job(session, job_id=job_id, actor="cli")
+        finally:
+            await db.dispose()
+        if outcome.ok:
+            typer.echo(outcome.message)
+        else:
+            typer.secho(outcome.message, fg="red", err=True)
+        return outcome.ok
+
+    if not asyncio.run(main()):
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -212,10 +212,29 @@ def job_handlers(runtime: Runtime) -> dict[JobKind, JobHandler]:
                 account_managers=frozenset(settings.account_managers),
             )
         )
+    handlers.update(dead_job_handlers(runtime, slack))
     expected = set(JobKind) - (set() if slack is not None else SLACK_JOB_KINDS)
     missing = sorted(expected - handlers.keys())
     if missing:
         raise RuntimeError(f"job kinds without a handler: {', '.join(missing)}")
+    return handlers
+
+
+def dead_job_handlers(runtime: Runtime, slack: SlackParts | None) -> dict[JobKind, JobHandler]:
+    """A dead job reaches a person: an alert in Slack, or an ERROR log line without Slack."""
+    from bot.dead_jobs import log_job_died_handler
+
+    handlers: dict[JobKind, JobHandler] = {JobKind.JOB_DIED: log_job_died_handler(runtime.db)}
+    if slack is None:
+        return handlers
+    from bot.slack.dead_job_alert import dead_job_alert_handlers
+
+    settings = runtime.settings
+    channel = settings.slack_alerts_channel or settings.slack_approvals_channel
+    alerts = dead_job_alert_handlers(db=runtime.db, client=slack.client, channel=channel or "")
+    handlers[JobKind.SLACK_DEAD_JOB_CARD] = alerts[JobKind.SLACK_DEAD_JOB_CARD]
+    if channel:
+        handlers[JobKind.JOB_DIED] = alerts[JobKind.JOB_DIED]
     return handlers
 
 

@@ -27,6 +27,7 @@ from recovery.notify import NotifyCall, enqueue_notify
 from recovery.pauses import active_pause
 from recovery.protocols import Billing
 from recovery.segmentation import decide_segment
+from recovery.storable_text import storable_line
 from storage.db import Database
 from storage.models import (
     OPEN_CASE_STATUSES,
@@ -41,7 +42,7 @@ from storage.models import (
     VipTask,
     utcnow,
 )
-from storage.queue import cancel_jobs, enqueue
+from storage.queue import PermanentJobError, cancel_jobs, enqueue
 
 log = logging.getLogger("dunbot.recovery")
 
@@ -91,6 +92,8 @@ class CaseEngine:
             return await self._apply_failure(session, facts, actor=actor)
 
     async def _read_failure_facts(self, invoice: InvoiceSnapshot) -> FailureFacts:
+        if not invoice.customer_id:
+            raise PermanentJobError(f"invoice {invoice.id} has no customer in Stripe")
         customer = await self.billing.get_customer(invoice.customer_id)
         ltv = await self._cached_ltv(invoice.customer_id)
         is_fresh = ltv is None
@@ -386,7 +389,7 @@ async def upsert_customer(
     row.name = customer.name
     row.email = customer.email
     row.locale = (customer.preferred_locales or [None])[0]
-    row.tier_override = customer.metadata.get("dunbot_tier")
+    row.tier_override = storable_line(customer.metadata.get("dunbot_tier"), max_chars=20)
     row.deleted = customer.deleted
     if ltv_by_currency is not None:
         row.ltv_by_currency = dict(ltv_by_currency)

@@ -16,6 +16,7 @@ from recovery import audit
 from recovery.guardrails import check_draft
 from recovery.jobkinds import JobKind, invoice_serial_key
 from recovery.notify import NotifyCall, enqueue_notify
+from recovery.storable_text import storable_text
 from storage.models import (
     OPEN_CASE_STATUSES,
     Case,
@@ -147,6 +148,7 @@ async def approve_draft(
 async def reject_draft(
     session: AsyncSession, *, draft_id: int, version: int, user: str, reason: str
 ) -> Outcome:
+    reason = storable_text(reason, max_chars=1000) or ""
     current = await _current(session, draft_id)
     if isinstance(current, Outcome):
         return current
@@ -159,7 +161,7 @@ async def reject_draft(
             "status": DraftStatus.REJECTED,
             "decided_by": user,
             "decided_at": utcnow(),
-            "reject_reason": reason.strip()[:1000],
+            "reject_reason": reason,
         },
     ):
         await session.refresh(draft)
@@ -209,6 +211,7 @@ async def regenerate_draft(
     session: AsyncSession, *, draft_id: int, version: int, user: str, instruction: str | None
 ) -> Outcome:
     """Retire this draft and queue a new one, optionally with the person's instruction."""
+    instruction = storable_text(instruction, max_chars=500)
     current = await _current(session, draft_id)
     if isinstance(current, Outcome):
         return current
@@ -227,7 +230,7 @@ async def regenerate_draft(
         payload={
             "case_id": case.id,
             "round": case.round,
-            "instruction": (instruction or "").strip()[:500] or None,
+            "instruction": instruction,
             "previous_body": draft.body,
             "actor": f"slack:{user}",
         },
@@ -319,6 +322,7 @@ async def release_task(session: AsyncSession, *, task_id: int, version: int, use
 async def complete_task(
     session: AsyncSession, *, task_id: int, version: int, user: str, note: str
 ) -> Outcome:
+    note = storable_text(note, max_chars=2000) or ""
     task = await session.get(VipTask, task_id)
     if task is None:
         return Outcome(False, "Nothing changed: this task no longer exists.")
@@ -329,7 +333,7 @@ async def complete_task(
         task_id,
         version,
         TaskStatus.CLAIMED,
-        {"status": TaskStatus.DONE, "note": note.strip()[:2000], "done_at": utcnow()},
+        {"status": TaskStatus.DONE, "note": note, "done_at": utcnow()},
     ):
         return await _task_refusal(session, task)
     await _task_changed(session, task, "vip_task_done", user, note=note)

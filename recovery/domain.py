@@ -8,9 +8,37 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field
+
+from recovery.storable_text import NAME_MAX_CHARS, storable_email, storable_line
+
+
+def _name(value: Any) -> Any:
+    return storable_line(value, max_chars=NAME_MAX_CHARS) if isinstance(value, str) else value
+
+
+def _email(value: Any) -> Any:
+    return storable_email(value) if isinstance(value, str) else value
+
+
+def _label(value: Any) -> Any:
+    return storable_line(value, max_chars=255) if isinstance(value, str) else value
+
+
+def _locales(value: Any) -> Any:
+    """Locale tags fit their column (35) and hold no control characters; others are dropped."""
+    if not isinstance(value, list):
+        return value
+    cleaned = [storable_line(str(tag), max_chars=36) for tag in value]
+    return [tag for tag in cleaned if tag and len(tag) <= 35]
+
+
+# Customer-provided text from Stripe, cleaned where it enters (see recovery/storable_text.py).
+StoredName = Annotated[str | None, BeforeValidator(_name)]
+StoredEmail = Annotated[str | None, BeforeValidator(_email)]
+StoredLabel = Annotated[str | None, BeforeValidator(_label)]
 
 
 class DeclineCategory(StrEnum):
@@ -43,10 +71,10 @@ class InvoiceSnapshot(BaseModel):
     """The facts about an invoice, re-read from Stripe (the source of truth)."""
 
     id: str
-    number: str | None = None
+    number: StoredLabel = None
     customer_id: str
-    customer_email: str | None = None
-    customer_name: str | None = None
+    customer_email: StoredEmail = None
+    customer_name: StoredName = None
     status: str
     currency: str
     amount_due: int
@@ -69,9 +97,9 @@ class CustomerSnapshot(BaseModel):
     """What we know about a Stripe customer."""
 
     id: str
-    name: str | None = None
-    email: str | None = None
-    preferred_locales: list[str] = Field(default_factory=list)
+    name: StoredName = None
+    email: StoredEmail = None
+    preferred_locales: Annotated[list[str], BeforeValidator(_locales)] = Field(default_factory=list)
     metadata: dict[str, str] = Field(default_factory=dict)
     deleted: bool = False
     created: datetime | None = None  # customer since (tenure)

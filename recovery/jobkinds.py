@@ -23,11 +23,19 @@ class JobKind(StrEnum):
     SLACK_EPHEMERAL = "slack_ephemeral"
     SLACK_PUBLISH_HOME = "slack_publish_home"
     SLACK_COMMAND = "slack_command"
+    SLACK_DEAD_JOB_CARD = "slack_dead_job_card"  # the dead-job alert, updated after a retry
+    # Enqueued by the queue itself when a job dies (storage.queue.JOB_DIED): tell a person.
+    JOB_DIED = "job_died"
 
 
 # Kinds the Slack adapter handles; they are queued only when Slack is configured.
 SLACK_JOB_KINDS = frozenset(
-    {JobKind.SLACK_EPHEMERAL, JobKind.SLACK_PUBLISH_HOME, JobKind.SLACK_COMMAND}
+    {
+        JobKind.SLACK_EPHEMERAL,
+        JobKind.SLACK_PUBLISH_HOME,
+        JobKind.SLACK_COMMAND,
+        JobKind.SLACK_DEAD_JOB_CARD,
+    }
 )
 
 

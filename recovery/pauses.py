@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from recovery import audit
 from recovery.jobkinds import JobKind, invoice_serial_key
+from recovery.storable_text import storable_text
 from storage.models import OPEN_CASE_STATUSES, Case, Pause, utcnow
 from storage.queue import enqueue, run_now
 
@@ -44,6 +45,7 @@ async def pause_customer(
     by: str,
 ) -> PauseState:
     """Pause (or re-pause with new terms); schedules the automatic resume at `until`."""
+    reason = storable_text(reason, max_chars=1000)
     pause = await session.get(Pause, customer_id)
     if pause is None:
         pause = Pause(customer_id=customer_id, paused_by=by)

@@ -41,7 +41,9 @@ class Database:
         database = make_url(url).database if self.is_sqlite else None
         # The SQLite file, for code that opens its own sqlite3 connection (not in-memory).
         self.sqlite_path = database if database and database != ":memory:" else None
-        kwargs: dict[str, Any] = {"echo": echo}
+        # hide_parameters: SQLAlchemy's error text never carries the bound values (customer
+        # names, emails, draft bodies), so neither logs nor a job's stored error do.
+        kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True}
         if self.is_sqlite:
             kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
         else:

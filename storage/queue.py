@@ -6,7 +6,9 @@
 - `claim` leases one due job; a worker killed mid-job loses its lease and the job is claimed
   again once the lease expires. SQLite serialises writers (BEGIN IMMEDIATE); PostgreSQL uses
   `FOR UPDATE SKIP LOCKED` plus a transaction advisory lock per serial key.
-- Failures retry with exponential backoff and jitter up to `max_attempts`, then go `dead`.
+- Failures retry with exponential backoff and jitter up to `max_attempts`, then go `dead`;
+  the same transaction enqueues a `job_died` job naming it, so a person hears of it (the
+  application registers a handler for that kind). `retry_dead` gives a dead job a new life.
 """
 
 from __future__ import annotations
@@ -23,6 +25,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import JOBS_ENQUEUED_FLAG, Database
 from storage.models import Job, JobStatus, utcnow
+
+JOB_DIED = "job_died"
+"""Kind of the job enqueued with every death: payload `{"job_id": <the dead job>}`."""
 
 
 class RetryLater(Exception):  # noqa: N818 - a signal, not an error
@@ -204,7 +209,10 @@ async def fail(
     policy: RetryPolicy,
     permanent: bool = False,
 ) -> str:
-    """Record a failure: back to `queued` with a backoff delay, or `dead` past the limit."""
+    """Record a failure: back to `queued` with a backoff delay, or `dead` past the limit.
+
+    A death enqueues one `job_died` job in the same transaction (none for a `job_died` job
+    itself, so an alert that cannot be posted does not alert about itself for ever)."""
     now = utcnow()
     dead = permanent or job.attempts >= job.max_attempts
     values: dict[str, Any] = {"last_error": error[:4000], "lease_expires_at": None}
@@ -214,8 +222,33 @@ async def fail(
         run_at = now + timedelta(seconds=policy.delay_for(job.attempts))
         values.update(status=JobStatus.QUEUED, run_at=run_at, locked_by=None)
     async with db.transaction() as session:
-        await session.execute(update(Job).where(_owned(job.id, worker_id)).values(**values))
+        result = await session.execute(
+            update(Job).where(_owned(job.id, worker_id)).values(**values)
+        )
+        if dead and result.rowcount == 1 and job.kind != JOB_DIED:
+            await enqueue(session, kind=JOB_DIED, payload={"job_id": job.id})
     return JobStatus.DEAD if dead else JobStatus.QUEUED
+
+
+async def retry_dead(session: AsyncSession, *, job_id: int) -> bool:
+    """Queue a dead job to run at once with a fresh set of attempts, in the caller's
+    transaction. False when it is not dead (already retried, or never died): one retry
+    however often it is asked for."""
+    result = await session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.status == JobStatus.DEAD)
+        .values(
+            status=JobStatus.QUEUED,
+            attempts=0,
+            run_at=utcnow(),
+            finished_at=None,
+            locked_by=None,
+            lease_expires_at=None,
+        )
+    )
+    if result.rowcount == 1:
+        session.info[JOBS_ENQUEUED_FLAG] = True
+    return result.rowcount == 1
 
 
 async def reschedule(

@@ -19,6 +19,7 @@ from typing import Protocol
 
 from storage import queue
 from storage.db import Database
+from storage.job_errors import describe_error
 from storage.queue import ClaimedJob, PermanentJobError, RetryLater, RetryPolicy
 
 log = logging.getLogger("dunbot.worker")
@@ -153,11 +154,12 @@ class Worker:
             )
         except Exception as error:  # noqa: BLE001 - every failure is recorded on the job
             permanent = isinstance(error, PermanentJobError)
+            described = describe_error(error)  # no customer data: it is stored and logged
             state = await queue.fail(
                 self.db,
                 job=job,
                 worker_id=self.worker_id,
-                error=f"{type(error).__name__}: {error}",
+                error=described,
                 policy=self.retry_policy,
                 permanent=permanent,
             )
@@ -169,7 +171,7 @@ class Worker:
                     "kind": job.kind,
                     "attempt": job.attempts,
                     "state": state,
-                    "error": f"{type(error).__name__}: {error}",
+                    "error": described,
                 },
             )
         else:

@@ -27,6 +27,12 @@ class VipAction(StrEnum):
     DONE = "vip.done"
 
 
+class DeadJobAction(StrEnum):
+    """Buttons on the alert of a dead job."""
+
+    RETRY = "dead_job.retry"
+
+
 class ModalCallback(StrEnum):
     """`callback_id` of each modal; the view_submission handler is registered on these."""
 

@@ -29,6 +29,7 @@ class CardKind(StrEnum):
 
     DRAFT = "draft"
     VIP_TASK = "vip_task"
+    DEAD_JOB = "dead_job"  # id: the dead job; version: the alert (job_died job) of that death
 
     @property
     def message_kind(self) -> str:

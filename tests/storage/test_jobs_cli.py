@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 from bot.cli import app
 from storage import queue
 from storage.db import Database
+from storage.models import Job
 from storage.queue import RetryPolicy
 
 
@@ -53,3 +54,34 @@ def test_jobs_lists_a_dead_job_with_its_last_error(
     assert "key=email:42" in listed.output
     assert "SMTPDataError: 554 rejected" in listed.output
     assert "draft" not in listed.output
+
+
+def test_jobs_retry_runs_a_dead_job_again_once(
+    database_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DUNBOT_CONFIG", str(tmp_path / "no-such-dunbot.toml"))
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    job_id = asyncio.run(_make_dead_job(database_url))
+    runner = CliRunner()
+
+    retried = runner.invoke(app, ["jobs", "retry", str(job_id)])
+    assert retried.exit_code == 0, retried.output
+    assert f"Job #{job_id} is queued to run again." in retried.output
+    again = runner.invoke(app, ["jobs", "retry", str(job_id)])
+    assert again.exit_code == 1
+    assert "not dead (it is queued)" in again.output
+    missing = runner.invoke(app, ["jobs", "retry", "999999"])
+    assert missing.exit_code == 1 and "no job #999999" in missing.output
+
+    async def status() -> tuple[str, int]:
+        db = Database(database_url)
+        try:
+            async with db.sessions() as session:
+                job = await session.get(Job, job_id)
+                assert job is not None
+                return job.status, job.attempts
+        finally:
+            await db.dispose()
+
+    assert asyncio.run(status()) == ("queued", 0)

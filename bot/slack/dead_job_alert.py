@@ -1,0 +1,153 @@
+"""The alert for a dead job, in the alerts channel: what died, why, and a Retry button.
+
+`job_died` (enqueued by the queue with the death) posts it once; after a Retry click a
+`slack_dead_job_card` job updates it in place to say who retried (and drops the button).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.dead_jobs import DeadJobView, dead_job_view
+from bot.slack.blocks import Message
+from bot.slack.ids import DeadJobAction
+from bot.slack.metadata import CardKind, CardRef
+from bot.slack.mrkdwn import code, escape_inline, escape_truncated, user_mention
+from recovery.jobkinds import JobKind
+from storage.db import Database
+from storage.models import Job, SlackMessage
+from storage.queue import ClaimedJob, RetryLater, enqueue
+
+CARD_KIND = "dead_job"
+JobHandler = Callable[[ClaimedJob], Awaitable[None]]
+
+
+def dead_job_card(view: DeadJobView, *, alert_id: int, retried_by: str | None = None) -> Message:
+    """What died and why, in plain words; a Retry button until someone has retried it."""
+    subject = escape_inline(view.subject)
+    headline = f":rotating_light: A job failed for good and needs a person: {subject}"
+    why = escape_truncated(view.reason, 500)
+    text = f"{headline}. Why: {why}."
+    blocks: list[dict[str, Any]] = [
+        _section(f"{headline}\n*Why:* {why}."),
+        _context(
+            f"Job #{view.job_id} ({code(view.kind)}), tried {view.attempts} of "
+            f"{view.max_attempts} times. Error: {escape_truncated(view.error, 600, inline=True)}"
+        ),
+    ]
+    if retried_by is not None:
+        blocks.append(_section(f"Retried by {user_mention(retried_by)}: it runs again now."))
+    else:
+        value = CardRef(kind=CardKind.DEAD_JOB, id=view.job_id, version=alert_id).dump()
+        blocks.append(
+            {
+                "type": "actions",
+                "block_id": f"dead_job.{view.job_id}",
+                "elements": [
+                    {
+                        "type": "button",
+                        "text": {"type": "plain_text", "text": "Retry"},
+                        "action_id": DeadJobAction.RETRY,
+                        "value": value,
+                        "style": "primary",
+                    }
+                ],
+            }
+        )
+        blocks.append(_context("Finance approvers can retry once the cause is fixed."))
+    return Message(text, blocks)
+
+
+def _section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text, "verbatim": True}}
+
+
+def _context(text: str) -> dict[str, Any]:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text, "verbatim": True}]}
+
+
+async def enqueue_card_update(session: AsyncSession, *, alert_id: int, retried_by: str) -> None:
+    """After a retry: update the alert in place (a job, like every Slack call)."""
+    await enqueue(
+        session,
+        kind=JobKind.SLACK_DEAD_JOB_CARD,
+        payload={"alert_id": alert_id, "retried_by": retried_by},
+        serial_key=f"card:{CARD_KIND}:{alert_id}",
+    )
+
+
+def dead_job_alert_handlers(
+    *, db: Database, client: AsyncWebClient, channel: str
+) -> dict[JobKind, JobHandler]:
+    """Job handlers: post the alert of a death; update it after a retry."""
+
+    async def post(job: ClaimedJob) -> None:
+        alert_id, dead_id = job.id, int(job.payload["job_id"])
+        async with db.sessions() as session:
+            if await _message_of(session, alert_id) is not None:
+                return  # posted by an earlier run of this job
+            view = await dead_job_view(session, dead_id)
+        if view is None:
+            return
+        message = dead_job_card(view, alert_id=alert_id)
+        response = await _call(
+            client.chat_postMessage(
+                channel=channel,
+                text=message.text,
+                blocks=message.blocks,
+                unfurl_links=False,
+                unfurl_media=False,
+            )
+        )
+        async with db.transaction() as session:
+            session.add(
+                SlackMessage(
+                    card_kind=CARD_KIND,
+                    subject_id=alert_id,
+                    channel=response.get("channel") or channel,
+                    ts=response["ts"],
+                )
+            )
+
+    async def update(job: ClaimedJob) -> None:
+        alert_id = int(job.payload["alert_id"])
+        async with db.sessions() as session:
+            posted = await _message_of(session, alert_id)
+            alert = await session.get(Job, alert_id)
+            dead_id = int(alert.payload["job_id"]) if alert is not None else None
+            view = await dead_job_view(session, dead_id) if dead_id is not None else None
+        if posted is None or not posted.ts or view is None:
+            return
+        message = dead_job_card(view, alert_id=alert_id, retried_by=job.payload["retried_by"])
+        await _call(
+            client.chat_update(
+                channel=posted.channel, ts=posted.ts, text=message.text, blocks=message.blocks
+            )
+        )
+
+    return {JobKind.JOB_DIED: post, JobKind.SLACK_DEAD_JOB_CARD: update}
+
+
+async def _message_of(session: AsyncSession, alert_id: int) -> SlackMessage | None:
+    return await session.scalar(
+        select(SlackMessage).where(
+            SlackMessage.card_kind == CARD_KIND, SlackMessage.subject_id == alert_id
+        )
+    )
+
+
+async def _call(pending: Awaitable[Any]) -> Any:
+    """A Slack call; a 429 runs the job again after Retry-After instead of failing it."""
+    try:
+        return await pending
+    except SlackApiError as error:
+        if error.response.status_code == 429:
+            delay = float(error.response.headers.get("Retry-After", "1") or 1)
+            raise RetryLater(delay, "Slack rate limit (429)") from None
+        raise
