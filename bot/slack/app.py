@@ -18,7 +18,6 @@ from slack_bolt.request.payload_utils import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.slack.dead_job_retry import register_dead_job_retry
 from bot.slack.handlers import SlackDeps, register
 from bot.slack.middleware import MALFORMED
 
@@ -39,7 +38,6 @@ def build_bolt_app(*, signing_secret: str, client: AsyncWebClient, deps: SlackDe
         raise_error_for_unhandled_request=True,
     )
     register(app, deps)
-    register_dead_job_retry(app, deps)
     return app
 
 

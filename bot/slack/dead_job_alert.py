@@ -14,62 +14,16 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.dead_jobs import DeadJobView, dead_job_view
-from bot.slack.blocks import Message
-from bot.slack.ids import DeadJobAction
-from bot.slack.metadata import CardKind, CardRef
-from bot.slack.mrkdwn import code, escape_inline, escape_truncated, user_mention
+from bot.dead_jobs import dead_job_view
+from bot.slack.blocks.dead_job import dead_job_card
+from bot.slack.metadata import CardKind
 from recovery.jobkinds import JobKind
 from storage.db import Database
 from storage.models import Job, SlackMessage
 from storage.queue import ClaimedJob, RetryLater, enqueue
 
-CARD_KIND = "dead_job"
+CARD_KIND = CardKind.DEAD_JOB.message_kind  # SlackMessage.card_kind; subject_id: the alert
 JobHandler = Callable[[ClaimedJob], Awaitable[None]]
-
-
-def dead_job_card(view: DeadJobView, *, alert_id: int, retried_by: str | None = None) -> Message:
-    """What died and why, in plain words; a Retry button until someone has retried it."""
-    subject = escape_inline(view.subject)
-    headline = f":rotating_light: A job failed for good and needs a person: {subject}"
-    why = escape_truncated(view.reason, 500)
-    text = f"{headline}. Why: {why}."
-    blocks: list[dict[str, Any]] = [
-        _section(f"{headline}\n*Why:* {why}."),
-        _context(
-            f"Job #{view.job_id} ({code(view.kind)}), tried {view.attempts} of "
-            f"{view.max_attempts} times. Error: {escape_truncated(view.error, 600, inline=True)}"
-        ),
-    ]
-    if retried_by is not None:
-        blocks.append(_section(f"Retried by {user_mention(retried_by)}: it runs again now."))
-    else:
-        value = CardRef(kind=CardKind.DEAD_JOB, id=view.job_id, version=alert_id).dump()
-        blocks.append(
-            {
-                "type": "actions",
-                "block_id": f"dead_job.{view.job_id}",
-                "elements": [
-                    {
-                        "type": "button",
-                        "text": {"type": "plain_text", "text": "Retry"},
-                        "action_id": DeadJobAction.RETRY,
-                        "value": value,
-                        "style": "primary",
-                    }
-                ],
-            }
-        )
-        blocks.append(_context("Finance approvers can retry once the cause is fixed."))
-    return Message(text, blocks)
-
-
-def _section(text: str) -> dict[str, Any]:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text, "verbatim": True}}
-
-
-def _context(text: str) -> dict[str, Any]:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text, "verbatim": True}]}
 
 
 async def enqueue_card_update(session: AsyncSession, *, alert_id: int, retried_by: str) -> None:

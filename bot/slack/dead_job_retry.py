@@ -1,47 +1,30 @@
-"""The Retry button on a dead job's alert: finance approvers only, one retry per death."""
+"""The Retry button of a dead job's alert (finance approvers; one retry however often clicked).
+
+Registered as one `Decide` row in `bot.slack.handlers.ROUTES`: the middleware has checked the
+role and that the button belongs to the alert it was clicked on.
+"""
 
 from __future__ import annotations
 
-import logging
-from typing import Any
-
-from slack_bolt.async_app import AsyncAck, AsyncApp
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.dead_jobs import retry_job
 from bot.slack.dead_job_alert import enqueue_card_update
-from bot.slack.handlers import NOT_FINANCE, SlackDeps
-from bot.slack.ids import DeadJobAction
-from bot.slack.jobs import enqueue_ephemeral
-from bot.slack.metadata import CardKind, CardRef, MetadataError
+from bot.slack.deps import SlackDeps
+from bot.slack.middleware import Click
+from recovery.decisions import Outcome
+from storage.models import Job
 
-log = logging.getLogger("dunbot.slack")
+NOT_AN_ALERT = Outcome(False, "Nothing changed: this alert no longer names a job.")
 
 
-def register_dead_job_retry(app: AsyncApp, deps: SlackDeps) -> None:
-    """Wire the Retry button of dead-job alerts onto `app`."""
-
-    async def retry(ack: AsyncAck, body: dict[str, Any]) -> None:
-        user = str((body.get("user") or {}).get("id") or "")
-        channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get(
-            "channel_id"
-        )
-        actions = body.get("actions") or [{}]
-        async with deps.db.transaction() as session:
-            if user not in deps.finance_approvers:
-                answer = NOT_FINANCE
-            else:
-                try:
-                    ref = CardRef.parse(actions[0].get("value")).expect(CardKind.DEAD_JOB)
-                except MetadataError as error:
-                    log.warning("bad retry button value", extra={"error": str(error)})
-                    answer = "This button is not one of dunbot's current alerts."
-                else:
-                    outcome = await retry_job(session, job_id=ref.id, actor=f"slack:{user}")
-                    if outcome.ok:
-                        await enqueue_card_update(session, alert_id=ref.version, retried_by=user)
-                    answer = outcome.message
-            if user:
-                await enqueue_ephemeral(session, channel=channel, user=user, text=answer)
-        await ack()
-
-    app.action(DeadJobAction.RETRY)(retry)
+async def retry_dead_job(session: AsyncSession, click: Click, _deps: SlackDeps) -> Outcome:
+    """Queue the job the alert names to run again; the alert then says who retried it."""
+    alert = await session.get(Job, click.card.id)
+    dead_id = (alert.payload or {}).get("job_id") if alert is not None else None
+    if not isinstance(dead_id, int):
+        return NOT_AN_ALERT
+    outcome = await retry_job(session, job_id=dead_id, actor=f"slack:{click.user}")
+    if outcome.ok:
+        await enqueue_card_update(session, alert_id=click.card.id, retried_by=click.user)
+    return Outcome(outcome.ok, outcome.message)

@@ -12,9 +12,17 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.slack import decisions
 from bot.slack.blocks.modals import done_modal, edit_modal, regenerate_modal, reject_modal
+from bot.slack.dead_job_retry import retry_dead_job
 from bot.slack.deps import Role, SlackDeps
 from bot.slack.errors import error_handler
-from bot.slack.ids import SLASH_COMMAND, ApprovalAction, EditDraftField, ModalCallback, VipAction
+from bot.slack.ids import (
+    SLASH_COMMAND,
+    ApprovalAction,
+    DeadJobAction,
+    EditDraftField,
+    ModalCallback,
+    VipAction,
+)
 from bot.slack.listeners import Decide, HomeOpened, OpenModal, Route, SlashCommand, Submit
 from bot.slack.metadata import CardKind
 from bot.slack.middleware import verified_request
@@ -40,6 +48,7 @@ ROUTES: tuple[Route, ...] = (
     Submit(ModalCallback.DONE_TASK, MANAGER, TASK, decisions.complete),
     SlashCommand(SLASH_COMMAND, Role.TEAM),
     HomeOpened(),
+    Decide(DeadJobAction.RETRY, FINANCE, CardKind.DEAD_JOB, retry_dead_job),
 )
 """One row per listener: what it answers to, who may use it, which card it acts on."""
 

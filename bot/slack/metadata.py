@@ -29,7 +29,7 @@ class CardKind(StrEnum):
 
     DRAFT = "draft"
     VIP_TASK = "vip_task"
-    DEAD_JOB = "dead_job"  # id: the dead job; version: the alert (job_died job) of that death
+    DEAD_JOB = "dead_job"  # id: the alert of one death (its job_died job); version: 0
 
     @property
     def message_kind(self) -> str:
@@ -37,7 +37,11 @@ class CardKind(StrEnum):
         return _MESSAGE_KINDS[self]
 
 
-_MESSAGE_KINDS = {CardKind.DRAFT: "approval", CardKind.VIP_TASK: "vip_task"}
+_MESSAGE_KINDS = {
+    CardKind.DRAFT: "approval",
+    CardKind.VIP_TASK: "vip_task",
+    CardKind.DEAD_JOB: "dead_job",
+}
 
 
 class _Metadata(BaseModel):
