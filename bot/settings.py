@@ -50,7 +50,6 @@ class Settings(BaseSettings):
     slack_api_url: str = "https://slack.com/api/"
     slack_approvals_channel: str | None = None
     slack_vip_channel: str | None = None
-    slack_alerts_channel: str | None = None  # dead jobs and team alerts; default: approvals
     finance_approvers: Annotated[list[str], NoDecode] = Field(default_factory=list)
     account_managers: Annotated[list[str], NoDecode] = Field(default_factory=list)
     vip_claim_sla: float = 7200.0  # seconds; accepts '2h', '90m', '1d'

@@ -229,8 +229,7 @@ def dead_job_handlers(runtime: Runtime, slack: SlackParts | None) -> dict[JobKin
         return handlers
     from bot.slack.dead_job_alert import dead_job_alert_handlers
 
-    settings = runtime.settings
-    channel = settings.slack_alerts_channel or settings.slack_approvals_channel
+    channel = runtime.settings.alerts_channel
     alerts = dead_job_alert_handlers(db=runtime.db, client=slack.client, channel=channel or "")
     handlers[JobKind.SLACK_DEAD_JOB_CARD] = alerts[JobKind.SLACK_DEAD_JOB_CARD]
     if channel:
