@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from sqlalchemy import make_url
+from sqlalchemy.exc import ArgumentError
 
 from bot.channel_checks import channel_problems
 from bot.settings import Settings
 
 Echo = Callable[[str], object]
+Probe = Callable[[Settings], Awaitable[str | None]]
+
+DASHBOARD_TOKEN_MIN_CHARS = 16
+DATABASE_URL_EXAMPLES = (
+    "Use e.g. sqlite+aiosqlite:///./dunbot.db or postgresql+asyncpg://user:password@host/dbname."
+)
+NOT_CONFIGURED = "not configured"
 
 
 def configuration_problems(settings: Settings) -> list[str]:
@@ -45,19 +56,45 @@ def configuration_problems(settings: Settings) -> list[str]:
     if settings.email_backend == "smtp" and not settings.smtp_host:
         problems.append("EMAIL_BACKEND=smtp needs SMTP_HOST (and usually SMTP_USERNAME/PASSWORD).")
     problems += channel_problems(settings)
+    token = settings.dashboard_token.get_secret_value() if settings.dashboard_token else None
+    if token is not None and len(token) < DASHBOARD_TOKEN_MIN_CHARS:
+        problems.append(
+            f"DASHBOARD_TOKEN is only {len(token)} characters: use at least "
+            f"{DASHBOARD_TOKEN_MIN_CHARS} random ones (e.g. `openssl rand -hex 24`)."
+        )
     return problems
 
 
+def _sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL (None for PostgreSQL or an in-memory database)."""
+    parsed = make_url(url)
+    if not parsed.get_backend_name().startswith("sqlite"):
+        return None
+    database = parsed.database
+    return Path(database) if database and database != ":memory:" else None
+
+
 async def _database(settings: Settings) -> str | None:
+    """Reachable and migrated; a missing SQLite file is reported, never created."""
     from storage.db import Database
     from storage.migrate import head_revision, is_up_to_date
 
-    db = Database(settings.database_url)
+    try:
+        sqlite_file = _sqlite_file(settings.database_url)
+    except (ArgumentError, ValueError):
+        return f"DATABASE_URL is not a database URL. {DATABASE_URL_EXAMPLES}"
+    if sqlite_file is not None and not sqlite_file.exists():
+        return f"the SQLite file {sqlite_file} does not exist: run `dunbot db upgrade`."
+    try:
+        db = Database(settings.database_url)
+    except (ArgumentError, ValueError) as error:
+        return f"DATABASE_URL cannot be used ({type(error).__name__}). {DATABASE_URL_EXAMPLES}"
     try:
         if not await is_up_to_date(db):
             return f"database is not at schema {head_revision()}: run `dunbot db upgrade`."
     except Exception as error:  # noqa: BLE001 - reported to the operator
-        return f"database unreachable ({type(error).__name__}: {error}); check DATABASE_URL."
+        first_line = str(error).splitlines()[0] if str(error) else ""
+        return f"database unreachable ({type(error).__name__}: {first_line}); check DATABASE_URL."
     finally:
         await db.dispose()
     return None
@@ -130,16 +167,31 @@ async def _smtp(settings: Settings) -> str | None:
     return None
 
 
+def _configured(settings: Settings) -> dict[str, bool]:
+    """Which services the settings ask for (a probe of the others would prove nothing)."""
+    return {
+        "database": True,
+        "stripe": settings.stripe_api_key is not None,
+        "slack": settings.slack_bot_token is not None,
+        "smtp": settings.email_backend == "smtp" and bool(settings.smtp_host),
+    }
+
+
 async def run_checks(settings: Settings, *, echo: Echo) -> int:
-    """Print each problem; return how many there are."""
+    """Print each service's state (OK, FAILED or not configured) and each problem; return how
+    many problems there are."""
     problems = configuration_problems(settings)
-    probes: list[tuple[str, Callable[[Settings], Awaitable[str | None]]]] = [
-        ("database", _database),
-        ("stripe", _stripe),
-        ("slack", _slack),
-        ("smtp", _smtp),
-    ]
-    for name, probe in probes:
+    probes: dict[str, Probe] = {
+        "database": _database,
+        "stripe": _stripe,
+        "slack": _slack,
+        "smtp": _smtp,
+    }
+    configured = _configured(settings)
+    for name, probe in probes.items():
+        if not configured[name]:
+            echo(f"{name}: {NOT_CONFIGURED}")
+            continue
         problem = await probe(settings)
         echo(f"{name}: {'OK' if problem is None else 'FAILED'}")
         if problem:

@@ -60,7 +60,14 @@ def db_upgrade() -> None:
 
 
 def _require_migrated(settings: Settings) -> None:
+    """Refuse to start on a database that is not migrated; mark it as used by `serve`."""
+    from sqlalchemy import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    from bot.checks import DATABASE_URL_EXAMPLES
+    from bot.database_mode import mark
     from storage.db import Database
+    from storage.instance import DatabaseMode
     from storage.migrate import head_revision, is_up_to_date
 
     async def check() -> bool:
@@ -70,6 +77,13 @@ def _require_migrated(settings: Settings) -> None:
         finally:
             await db.dispose()
 
+    try:
+        make_url(settings.database_url)
+    except (ArgumentError, ValueError):
+        typer.secho(
+            f"DATABASE_URL is not a database URL. {DATABASE_URL_EXAMPLES}", fg="red", err=True
+        )
+        raise typer.Exit(2) from None
     if not asyncio.run(check()):
         typer.secho(
             f"The database is not migrated to the current schema ({head_revision()}).\n"
@@ -78,6 +92,7 @@ def _require_migrated(settings: Settings) -> None:
             err=True,
         )
         raise typer.Exit(1)
+    mark(settings.database_url, DatabaseMode.SERVE)  # `dunbot demo` now refuses this database
 
 
 @app.command()
@@ -250,6 +265,7 @@ def demo(
     """The whole product with no accounts: SQLite, sandbox billing and a sandbox Slack page."""
     import uvicorn
 
+    from bot.database_mode import DemoRefused, ensure_demo_may_use, mark
     from bot.sandbox.demo import (
         DEMO_DATABASE_URL,
         build_demo_app,
@@ -257,14 +273,22 @@ def demo(
         reset_demo_db,
         reset_demo_outbox,
     )
+    from storage.instance import DatabaseMode
     from storage.migrate import upgrade
 
     settings = demo_settings(port=port)
-    if settings.database_url == DEMO_DATABASE_URL and not keep:
+    own_file = settings.database_url == DEMO_DATABASE_URL
+    if own_file and not keep:
         reset_demo_db()  # the sandbox Slack and billing live in memory: start both sides fresh
+    try:
+        ensure_demo_may_use(settings.database_url, own_file=own_file)
+    except DemoRefused as refusal:
+        typer.secho(str(refusal), fg="red", err=True)
+        raise typer.Exit(2) from None
     if not keep:
         reset_demo_outbox(settings.email_outbox_dir)  # the outbox shows this run's emails only
     upgrade(settings.database_url)
+    mark(settings.database_url, DatabaseMode.DEMO)
     application = build_demo_app(settings, port=port)
     typer.secho("dunbot demo — nothing leaves this machine.", fg="green")
     typer.echo(f"  sandbox Slack and Stripe:  http://127.0.0.1:{port}/sandbox")

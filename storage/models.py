@@ -392,3 +392,15 @@ class PlaybookAction(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class InstanceRow(Base):
+    """One row about the database itself: which mode uses it (`serve` or `demo`, so the demo
+    never drains a production database) and the heartbeat `/healthz` writes."""
+
+    __tablename__ = "instance"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    mode: Mapped[str | None] = mapped_column(String(10))
+    marked_at: Mapped[datetime | None]
+    heartbeat_at: Mapped[datetime | None]

@@ -2,8 +2,9 @@
 
 Access: the token as `?token=…` or `Authorization: Bearer …`; a valid one also sets an
 HttpOnly cookie (a keyed hash of the token, never the token itself) so the page can be
-reloaded without it. With no DASHBOARD_TOKEN the page is open in the demo environment only;
-anywhere else it answers 503 saying to set DASHBOARD_TOKEN.
+reloaded without it. With no DASHBOARD_TOKEN the page is open only in the app `dunbot demo`
+builds (its sandbox is mounted; `ENVIRONMENT=demo` alone is not enough); anywhere else it
+answers 503 saying to set DASHBOARD_TOKEN.
 """
 
 from __future__ import annotations
@@ -80,7 +81,8 @@ def check_access(request: Request, runtime: Runtime) -> Access:
     secret = runtime.settings.dashboard_token
     expected = secret.get_secret_value() if secret is not None else ""
     if not expected:
-        return Access.GRANTED if runtime.settings.environment == "demo" else Access.NOT_CONFIGURED
+        in_sandbox = getattr(request.app.state, "sandbox", None) is not None
+        return Access.GRANTED if in_sandbox else Access.NOT_CONFIGURED
     tokens = [t for t in (request.query_params.get("token"), _bearer(request)) if t]
     if any(hmac.compare_digest(t.encode(), expected.encode()) for t in tokens):
         return Access.GRANTED_BY_TOKEN

@@ -1,25 +1,26 @@
-"""GET /healthz (database reachable and migrated) and GET /metrics (Prometheus)."""
+"""GET /healthz (the database can be written) and GET /metrics (Prometheus)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
-from sqlalchemy import text
 
 from bot.runtime import Runtime
+from storage.instance import write_heartbeat
 
 router = APIRouter()
 
 
 @router.get("/healthz")
 async def healthz(request: Request) -> Response:
+    """503 unless the database takes a write (one heartbeat row upserted): a database that
+    answers reads but refuses writes (read-only file, full disk, replica) loses all work."""
     runtime: Runtime = request.app.state.runtime
     try:
-        async with runtime.db.sessions() as session:
-            await session.execute(text("SELECT 1"))
+        await write_heartbeat(runtime.db)
     except Exception as error:  # noqa: BLE001 - any failure means unhealthy
         return JSONResponse(
-            {"status": "error", "database": f"unreachable: {type(error).__name__}"},
+            {"status": "error", "database": f"not writable: {type(error).__name__}"},
             status_code=503,
         )
     return JSONResponse({"status": "ok", "database": "ok"})

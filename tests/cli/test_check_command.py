@@ -125,3 +125,43 @@ def test_serve_and_worker_explain_a_missing_setting_instead_of_crashing(
     assert result.exit_code == 2
     assert "Cannot start: STRIPE_API_KEY is not set" in result.output
     assert "dunbot check" in result.output and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    "url", ["not a url", "postgresql+asyncpg://user:pw@host:notaport/db", "nosuchdriver://x"]
+)
+def test_a_malformed_database_url_is_one_line(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch, url: str
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", url)
+    result = CliRunner().invoke(app, ["check"])
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output and "pw" not in result.output
+    [line] = [line for line in result.output.splitlines() if "DATABASE_URL" in line]
+    assert "not a database URL" in line or "cannot be used" in line
+
+
+def test_check_creates_no_database_file(clean_env: Path) -> None:
+    result = CliRunner().invoke(app, ["check"])
+    assert result.exit_code == 1
+    assert "database: FAILED" in result.output
+    assert "does not exist: run `dunbot db upgrade`" in result.output
+    assert not (clean_env / "dunbot.db").exists()
+
+
+def test_services_not_configured_are_never_ok(clean_env: Path) -> None:
+    result = CliRunner().invoke(app, ["check"])
+    for service in ("stripe", "slack", "smtp"):
+        assert f"{service}: not configured" in result.output
+        assert f"{service}: OK" not in result.output
+
+
+def test_a_weak_dashboard_token_is_a_problem(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DASHBOARD_TOKEN", "short-token")
+    weak = CliRunner().invoke(app, ["check"])
+    assert "DASHBOARD_TOKEN is only 11 characters" in weak.output
+    assert "short-token" not in weak.output
+    monkeypatch.setenv("DASHBOARD_TOKEN", "a-long-enough-token-0123")
+    assert "DASHBOARD_TOKEN" not in CliRunner().invoke(app, ["check"]).output

@@ -19,10 +19,13 @@ DASHBOARD_TOKEN = "dash-test-token-0123456789"
 ClientFactory = Callable[..., httpx.AsyncClient]
 
 
-def dashboard_app(settings: Settings, db: Database) -> FastAPI:
-    """A bare app with just the dashboard router, as bot/app.py will include it."""
+def dashboard_app(settings: Settings, db: Database, *, sandbox: bool = False) -> FastAPI:
+    """A bare app with just the dashboard router, as bot/app.py will include it
+    (`sandbox`: as `dunbot demo` builds it, with its sandbox mounted)."""
     app = FastAPI()
     app.state.runtime = Runtime(settings=settings, db=db)
+    if sandbox:
+        app.state.sandbox = object()
     app.include_router(dashboard.router)
     return app
 
@@ -34,10 +37,10 @@ async def make_client(
     """`make_client(**settings)` → an httpx client on a dashboard app with those settings."""
     clients: list[httpx.AsyncClient] = []
 
-    def make(**overrides: Any) -> httpx.AsyncClient:
+    def make(*, sandbox: bool = False, **overrides: Any) -> httpx.AsyncClient:
         fields: dict[str, Any] = {"database_url": database_url, "environment": "test"}
         fields.update(overrides)
-        app = dashboard_app(Settings(**fields), db)
+        app = dashboard_app(Settings(**fields), db, sandbox=sandbox)
         client = httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url="http://dunbot.test"
         )

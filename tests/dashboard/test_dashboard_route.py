@@ -72,13 +72,22 @@ async def test_no_token_configured_outside_the_demo_is_503(make_client: ClientFa
 
 
 async def test_no_token_configured_in_the_demo_is_open(make_client: ClientFactory) -> None:
-    response = await make_client(environment="demo").get("/dashboard")
+    response = await make_client(environment="demo", sandbox=True).get("/dashboard")
     assert response.status_code == 200
     assert "Demo data" in response.text
 
 
+async def test_environment_demo_alone_does_not_open_the_dashboard(
+    make_client: ClientFactory,
+) -> None:
+    """`ENVIRONMENT=demo dunbot serve`: a setting anyone can set is no key to the figures."""
+    response = await make_client(environment="demo").get("/dashboard")
+    assert response.status_code == 503
+    assert "DASHBOARD_TOKEN" in response.text
+
+
 async def test_demo_with_a_token_still_needs_it(make_client: ClientFactory) -> None:
-    client = make_client(environment="demo", dashboard_token=DASHBOARD_TOKEN)
+    client = make_client(environment="demo", dashboard_token=DASHBOARD_TOKEN, sandbox=True)
     assert (await client.get("/dashboard")).status_code == 401
 
 
@@ -109,7 +118,7 @@ async def test_page_shows_the_figures(client: httpx.AsyncClient, db: Database) -
 
 
 async def test_page_escapes_configured_text(make_client: ClientFactory) -> None:
-    client = make_client(environment="demo", company_name="<b>Acme</b> & Co")
+    client = make_client(environment="demo", company_name="<b>Acme</b> & Co", sandbox=True)
     html = (await client.get("/dashboard")).text
     assert "&lt;b&gt;Acme&lt;/b&gt; &amp; Co" in html
     assert "<b>Acme" not in html
