@@ -13,7 +13,7 @@ from recovery import audit
 from recovery.cases import SETTLED_STATUS_BY_INVOICE_STATUS, close_case
 from recovery.config import RecoveryConfig
 from recovery.domain import InvoiceSnapshot, OutgoingEmail
-from recovery.email_render import render_email
+from recovery.email_render import render_email, safe_pay_url
 from recovery.notify import NotifyCall, enqueue_notify
 from recovery.pauses import active_pause
 from recovery.pay_links import InvoicePayLinks
@@ -39,6 +39,10 @@ from storage.queue import RetryLater
 
 log = logging.getLogger("dunbot.delivery")
 
+NO_PAY_LINK = (
+    "held, not sent: the invoice has no secure pay link (Stripe's hosted_invoice_url is "
+    "missing or not https://)"
+)
 SENDABLE = (OutboxStatus.APPROVED, OutboxStatus.RETRYING, OutboxStatus.WAITING)
 
 
@@ -164,6 +168,12 @@ class DeliveryService:
                 outbox.last_error = "no email address on the invoice or the customer"
                 await enqueue_notify(session, NotifyCall.SYNC_APPROVAL_CARD, draft_id=draft.id)
                 return "failed_no_address"
+            pay_url = safe_pay_url(self.pay_links.pay_url(case_id=case.id, invoice=invoice))
+            if pay_url is None:  # never an email without a way to pay
+                outbox.status = OutboxStatus.FAILED
+                outbox.last_error = NO_PAY_LINK
+                await enqueue_notify(session, NotifyCall.SYNC_APPROVAL_CARD, draft_id=draft.id)
+                return "held_no_pay_link"
             email = render_case_email(
                 case,
                 subject=draft.subject,
@@ -172,7 +182,7 @@ class DeliveryService:
                 config=self.config,
                 to_addr=to_addr,
                 message_id=outbox.message_id,
-                pay_url=self.pay_links.pay_url(case_id=case.id, invoice=invoice),
+                pay_url=pay_url,
             )
             outbox.status = OutboxStatus.SENDING
             outbox.attempts += 1

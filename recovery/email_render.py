@@ -155,11 +155,12 @@ def greeting_name(name: str | None) -> str | None:
 
 
 def safe_pay_url(url: str | None) -> str | None:
-    """The pay link when it is a plain http(s) URL, else None."""
+    """The pay link when it is a plain https:// URL, else None (treated as missing: a payment
+    page over http, or any other scheme, is no link to send a customer to)."""
     if not url or any(c.isspace() for c in url):
         return None
     parts = urlsplit(url)
-    if parts.scheme not in ("https", "http") or not parts.netloc:
+    if parts.scheme != "https" or not parts.netloc:
         return None
     return url
 
