@@ -13,6 +13,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from recovery import audit
+from recovery.actors import Actor
 from recovery.guardrails import check_draft
 from recovery.jobkinds import JobKind, invoice_serial_key
 from recovery.notify import NotifyCall, enqueue_notify
@@ -66,12 +67,12 @@ def _why_not_pending(draft: Draft, case: Case) -> str:
 
 
 async def _draft_changed(
-    session: AsyncSession, draft_id: int, case: Case, user: str, action: str, **detail: object
+    session: AsyncSession, draft_id: int, case: Case, actor: Actor, action: str, **detail: object
 ) -> None:
     """Audit a person's decision on a draft (or its email) and update the draft's card."""
     await audit.record(
         session,
-        actor=f"slack:{user}",
+        actor=actor.audit_name,
         action=action,
         case_id=case.id,
         customer_id=case.customer_id,
@@ -105,7 +106,7 @@ async def _current(session: AsyncSession, draft_id: int) -> tuple[Draft, Case] |
 
 
 async def approve_draft(
-    session: AsyncSession, *, draft_id: int, version: int, user: str
+    session: AsyncSession, *, draft_id: int, version: int, actor: Actor
 ) -> Outcome:
     """Approve: the email is queued for sending exactly once."""
     current = await _current(session, draft_id)
@@ -116,7 +117,7 @@ async def approve_draft(
         session,
         draft_id,
         version,
-        {"status": DraftStatus.APPROVED, "decided_by": user, "decided_at": utcnow()},
+        {"status": DraftStatus.APPROVED, "decided_by": actor.id, "decided_at": utcnow()},
     ):
         await session.refresh(draft)
         if draft.status == DraftStatus.PENDING:
@@ -141,12 +142,12 @@ async def approve_draft(
         dedupe_key=f"send:{outbox.id}",
         serial_key=invoice_serial_key(case.invoice_id),
     )
-    await _draft_changed(session, draft.id, case, user, "draft_approved")
+    await _draft_changed(session, draft.id, case, actor, "draft_approved")
     return Outcome(True, "Approved: the email will be sent if the invoice is still unpaid.")
 
 
 async def reject_draft(
-    session: AsyncSession, *, draft_id: int, version: int, user: str, reason: str
+    session: AsyncSession, *, draft_id: int, version: int, actor: Actor, reason: str
 ) -> Outcome:
     reason = storable_text(reason, max_chars=1000) or ""
     current = await _current(session, draft_id)
@@ -159,14 +160,14 @@ async def reject_draft(
         version,
         {
             "status": DraftStatus.REJECTED,
-            "decided_by": user,
+            "decided_by": actor.id,
             "decided_at": utcnow(),
             "reject_reason": reason,
         },
     ):
         await session.refresh(draft)
         return Outcome(False, _why_not_pending(draft, case))
-    await _draft_changed(session, draft.id, case, user, "draft_rejected", reason=reason)
+    await _draft_changed(session, draft.id, case, actor, "draft_rejected", reason=reason)
     return Outcome(True, "Rejected. No email will be sent for this draft.")
 
 
@@ -175,7 +176,7 @@ async def edit_draft(
     *,
     draft_id: int,
     version: int,
-    user: str,
+    actor: Actor,
     subject: str,
     body: str,
     allowed_terms: tuple[str, ...] = (),
@@ -197,18 +198,18 @@ async def edit_draft(
     if errors:
         return Outcome(False, "The edited text was not saved: " + "; ".join(errors), tuple(errors))
     if not await _claim_draft(
-        session, draft_id, version, {"subject": subject, "body": body, "edited_by": user}
+        session, draft_id, version, {"subject": subject, "body": body, "edited_by": actor.id}
     ):
         await session.refresh(draft)
         return Outcome(
             False, "Nothing changed: the draft changed meanwhile. " + _why_not_pending(draft, case)
         )
-    await _draft_changed(session, draft.id, case, user, "draft_edited")
+    await _draft_changed(session, draft.id, case, actor, "draft_edited")
     return Outcome(True, "Saved. Review the updated card, then approve.")
 
 
 async def regenerate_draft(
-    session: AsyncSession, *, draft_id: int, version: int, user: str, instruction: str | None
+    session: AsyncSession, *, draft_id: int, version: int, actor: Actor, instruction: str | None
 ) -> Outcome:
     """Retire this draft and queue a new one, optionally with the person's instruction."""
     instruction = storable_text(instruction, max_chars=500)
@@ -220,7 +221,7 @@ async def regenerate_draft(
         session,
         draft_id,
         version,
-        {"status": DraftStatus.SUPERSEDED, "decided_by": user, "decided_at": utcnow()},
+        {"status": DraftStatus.SUPERSEDED, "decided_by": actor.id, "decided_at": utcnow()},
     ):
         await session.refresh(draft)
         return Outcome(False, _why_not_pending(draft, case))
@@ -232,13 +233,13 @@ async def regenerate_draft(
             "round": case.round,
             "instruction": instruction,
             "previous_body": draft.body,
-            "actor": f"slack:{user}",
+            "actor": actor.audit_name,
         },
         dedupe_key=f"draft:{case.id}:{case.round}:regenerate:{draft.id}",
         serial_key=invoice_serial_key(case.invoice_id),
     )
     await _draft_changed(
-        session, draft.id, case, user, "draft_regeneration_requested", instruction=instruction
+        session, draft.id, case, actor, "draft_regeneration_requested", instruction=instruction
     )
     return Outcome(True, "A new draft is being written; it will appear as a new card.")
 
@@ -270,12 +271,12 @@ async def _task_refusal(session: AsyncSession, task: VipTask) -> Outcome:
 
 
 async def _task_changed(
-    session: AsyncSession, task: VipTask, action: str, user: str, **detail: object
+    session: AsyncSession, task: VipTask, action: str, actor: Actor, **detail: object
 ) -> None:
     case = await session.get(Case, task.case_id)
     await audit.record(
         session,
-        actor=f"slack:{user}",
+        actor=actor.audit_name,
         action=action,
         case_id=task.case_id,
         customer_id=case.customer_id if case else None,
@@ -285,7 +286,7 @@ async def _task_changed(
     await enqueue_notify(session, NotifyCall.SYNC_VIP_TASK_CARD, task_id=task.id)
 
 
-async def claim_task(session: AsyncSession, *, task_id: int, version: int, user: str) -> Outcome:
+async def claim_task(session: AsyncSession, *, task_id: int, version: int, actor: Actor) -> Outcome:
     task = await session.get(VipTask, task_id)
     if task is None:
         return Outcome(False, "Nothing changed: this task no longer exists.")
@@ -294,18 +295,20 @@ async def claim_task(session: AsyncSession, *, task_id: int, version: int, user:
         task_id,
         version,
         TaskStatus.OPEN,
-        {"status": TaskStatus.CLAIMED, "owner": user, "claimed_at": utcnow()},
+        {"status": TaskStatus.CLAIMED, "owner": actor.id, "claimed_at": utcnow()},
     ):
         return await _task_refusal(session, task)
-    await _task_changed(session, task, "vip_task_claimed", user)
+    await _task_changed(session, task, "vip_task_claimed", actor)
     return Outcome(True, "You own this task now.")
 
 
-async def release_task(session: AsyncSession, *, task_id: int, version: int, user: str) -> Outcome:
+async def release_task(
+    session: AsyncSession, *, task_id: int, version: int, actor: Actor
+) -> Outcome:
     task = await session.get(VipTask, task_id)
     if task is None:
         return Outcome(False, "Nothing changed: this task no longer exists.")
-    if task.status == TaskStatus.CLAIMED and task.owner != user:
+    if task.status == TaskStatus.CLAIMED and task.owner != actor.id:
         return Outcome(False, f"Nothing changed: only {mention(task.owner)} can release it.")
     if not await _task_cas(
         session,
@@ -315,18 +318,18 @@ async def release_task(session: AsyncSession, *, task_id: int, version: int, use
         {"status": TaskStatus.OPEN, "owner": None, "claimed_at": None},
     ):
         return await _task_refusal(session, task)
-    await _task_changed(session, task, "vip_task_released", user)
+    await _task_changed(session, task, "vip_task_released", actor)
     return Outcome(True, "Released: the task is open for anyone to claim.")
 
 
 async def complete_task(
-    session: AsyncSession, *, task_id: int, version: int, user: str, note: str
+    session: AsyncSession, *, task_id: int, version: int, actor: Actor, note: str
 ) -> Outcome:
     note = storable_text(note, max_chars=2000) or ""
     task = await session.get(VipTask, task_id)
     if task is None:
         return Outcome(False, "Nothing changed: this task no longer exists.")
-    if task.status == TaskStatus.CLAIMED and task.owner != user:
+    if task.status == TaskStatus.CLAIMED and task.owner != actor.id:
         return Outcome(False, f"Nothing changed: {mention(task.owner)} owns this task.")
     if not await _task_cas(
         session,
@@ -336,11 +339,11 @@ async def complete_task(
         {"status": TaskStatus.DONE, "note": note, "done_at": utcnow()},
     ):
         return await _task_refusal(session, task)
-    await _task_changed(session, task, "vip_task_done", user, note=note)
+    await _task_changed(session, task, "vip_task_done", actor, note=note)
     return Outcome(True, "Done. Thank you.")
 
 
-async def retry_unknown_email(session: AsyncSession, *, outbox_id: int, user: str) -> Outcome:
+async def retry_unknown_email(session: AsyncSession, *, outbox_id: int, actor: Actor) -> Outcome:
     """An approver decided an email of unknown outcome should go out again."""
     result = await session.execute(
         update(OutboxEmail)
@@ -363,18 +366,18 @@ async def retry_unknown_email(session: AsyncSession, *, outbox_id: int, user: st
         serial_key=invoice_serial_key(case.invoice_id),
     )
     await _draft_changed(
-        session, outbox.draft_id, case, user, "email_retry_requested", outbox_id=outbox_id
+        session, outbox.draft_id, case, actor, "email_retry_requested", outbox_id=outbox_id
     )
     return Outcome(True, "The email will be sent again.")
 
 
-async def mark_email_sent(session: AsyncSession, *, outbox_id: int, user: str) -> Outcome:
+async def mark_email_sent(session: AsyncSession, *, outbox_id: int, actor: Actor) -> Outcome:
     """An approver confirmed (e.g. from the mail server's logs) that the email did leave."""
     now = utcnow()
     result = await session.execute(
         update(OutboxEmail)
         .where(OutboxEmail.id == outbox_id, OutboxEmail.status == OutboxStatus.UNKNOWN)
-        .values(status=OutboxStatus.SENT, sent_at=now, last_error=f"marked sent by {user}")
+        .values(status=OutboxStatus.SENT, sent_at=now, marked_sent_by=actor.id)
     )
     outbox = await session.get(OutboxEmail, outbox_id)
     if outbox is None or result.rowcount != 1:
@@ -384,6 +387,6 @@ async def mark_email_sent(session: AsyncSession, *, outbox_id: int, user: str) -
     case.emails_sent += 1
     case.last_email_at = now
     await _draft_changed(
-        session, outbox.draft_id, case, user, "email_marked_sent", outbox_id=outbox_id
+        session, outbox.draft_id, case, actor, "email_marked_sent", outbox_id=outbox_id
     )
     return Outcome(True, "Marked as sent.")

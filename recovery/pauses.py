@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from recovery import audit
+from recovery.actors import Actor
 from recovery.jobkinds import JobKind, invoice_serial_key
 from recovery.storable_text import storable_text
 from storage.models import OPEN_CASE_STATUSES, Case, Pause, utcnow
@@ -42,18 +43,19 @@ async def pause_customer(
     customer_id: str,
     until: datetime | None,
     reason: str | None,
-    by: str,
+    by: Actor,
 ) -> PauseState:
     """Pause (or re-pause with new terms); schedules the automatic resume at `until`."""
     reason = storable_text(reason, max_chars=1000)
     pause = await session.get(Pause, customer_id)
     if pause is None:
-        pause = Pause(customer_id=customer_id, paused_by=by)
+        pause = Pause(customer_id=customer_id, paused_by=by.audit_name)
         session.add(pause)
-    pause.until, pause.reason, pause.paused_by, pause.created_at = until, reason, by, utcnow()
+    pause.until, pause.reason, pause.created_at = until, reason, utcnow()
+    pause.paused_by = by.audit_name
     await audit.record(
         session,
-        actor=by,
+        actor=by.audit_name,
         action="customer_paused",
         customer_id=customer_id,
         until=until.isoformat() if until else None,
@@ -67,17 +69,19 @@ async def pause_customer(
             dedupe_key=f"pause_expired:{customer_id}:{until.isoformat()}",
             run_at=until,
         )
-    return PauseState(customer_id, until, reason, by)
+    return PauseState(customer_id, until, reason, by.audit_name)
 
 
-async def resume_customer(session: AsyncSession, *, customer_id: str, by: str) -> int | None:
+async def resume_customer(session: AsyncSession, *, customer_id: str, by: Actor) -> int | None:
     """Lift the pause and re-evaluate the customer's open cases. None if it was not paused."""
     pause = await session.get(Pause, customer_id)
     if pause is None:
         return None
     await session.delete(pause)
-    await audit.record(session, actor=by, action="customer_resumed", customer_id=customer_id)
-    return await reevaluate_customer(session, customer_id=customer_id, by=by)
+    await audit.record(
+        session, actor=by.audit_name, action="customer_resumed", customer_id=customer_id
+    )
+    return await reevaluate_customer(session, customer_id=customer_id, by=by.audit_name)
 
 
 async def expire_pause(session: AsyncSession, *, customer_id: str, until: str) -> bool:

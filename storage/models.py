@@ -278,6 +278,8 @@ class OutboxEmail(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
+    # Who confirmed an email of unknown outcome did leave ("Mark as sent"); None otherwise.
+    marked_sent_by: Mapped[str | None] = mapped_column(String(100))
 
 
 class SlackMessage(Base):

@@ -93,8 +93,8 @@ async def approval_view(session: AsyncSession, draft_id: int) -> ApprovalCardVie
     outbox = await session.scalar(select(OutboxEmail).where(OutboxEmail.draft_id == draft.id))
     status = approval_status(case, draft, outbox)
     decided_by = draft.decided_by
-    if outbox is not None and outbox.status == OutboxStatus.SENT and outbox.last_error:
-        decided_by = outbox.last_error.removeprefix("marked sent by ").strip() or decided_by
+    if outbox is not None and outbox.status == OutboxStatus.SENT and outbox.marked_sent_by:
+        decided_by = outbox.marked_sent_by
     return ApprovalCardView(
         case_id=case.id,
         draft_id=draft.id,

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.slack.actors import slack_actor
 from bot.slack.blocks.wording import who
 from bot.slack.command_parser import (
     HELP_TEXT,
@@ -146,14 +147,14 @@ async def run_command(
             customer_id=customer_id,
             until=command.until,
             reason=command.reason,
-            by=f"slack:{user}",
+            by=slack_actor(user),
         )
         until = f"until {state.until:%Y-%m-%d %H:%M} UTC" if state.until else "until resumed"
         return Reply(
             f"Dunning paused for {code(customer_id)} {until}. New failures are recorded; "
             "nothing is drafted, posted or sent."
         )
-    count = await resume_customer(session, customer_id=customer_id, by=f"slack:{user}")
+    count = await resume_customer(session, customer_id=customer_id, by=slack_actor(user))
     if count is None:
         return Reply(f"{code(customer_id)} was not paused; nothing changed.")
     return Reply(

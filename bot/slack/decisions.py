@@ -9,6 +9,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.slack.actors import slack_actor
 from bot.slack.deps import SlackDeps
 from bot.slack.ids import DoneTaskField, EditDraftField, RegenerateDraftField, RejectDraftField
 from bot.slack.middleware import Click, Submission
@@ -22,21 +23,21 @@ NO_EMAIL = Outcome(False, "Nothing changed: this draft has no email.")
 async def approve(session: AsyncSession, click: Click, _deps: SlackDeps) -> Outcome:
     """Approve the draft: its email is queued to be sent once."""
     return await decisions.approve_draft(
-        session, draft_id=click.card.id, version=click.card.version, user=click.user
+        session, draft_id=click.card.id, version=click.card.version, actor=slack_actor(click.user)
     )
 
 
 async def claim(session: AsyncSession, click: Click, _deps: SlackDeps) -> Outcome:
     """Claim the VIP task for the clicking account manager."""
     return await decisions.claim_task(
-        session, task_id=click.card.id, version=click.card.version, user=click.user
+        session, task_id=click.card.id, version=click.card.version, actor=slack_actor(click.user)
     )
 
 
 async def release(session: AsyncSession, click: Click, _deps: SlackDeps) -> Outcome:
     """Give the VIP task back to the pool."""
     return await decisions.release_task(
-        session, task_id=click.card.id, version=click.card.version, user=click.user
+        session, task_id=click.card.id, version=click.card.version, actor=slack_actor(click.user)
     )
 
 
@@ -49,7 +50,9 @@ async def retry_send(session: AsyncSession, click: Click, _deps: SlackDeps) -> O
     outbox_id = await _outbox_of(session, click.card.id)
     if outbox_id is None:
         return NO_EMAIL
-    return await decisions.retry_unknown_email(session, outbox_id=outbox_id, user=click.user)
+    return await decisions.retry_unknown_email(
+        session, outbox_id=outbox_id, actor=slack_actor(click.user)
+    )
 
 
 async def mark_sent(session: AsyncSession, click: Click, _deps: SlackDeps) -> Outcome:
@@ -57,7 +60,9 @@ async def mark_sent(session: AsyncSession, click: Click, _deps: SlackDeps) -> Ou
     outbox_id = await _outbox_of(session, click.card.id)
     if outbox_id is None:
         return NO_EMAIL
-    return await decisions.mark_email_sent(session, outbox_id=outbox_id, user=click.user)
+    return await decisions.mark_email_sent(
+        session, outbox_id=outbox_id, actor=slack_actor(click.user)
+    )
 
 
 async def edit(session: AsyncSession, submitted: Submission, deps: SlackDeps) -> Outcome:
@@ -66,7 +71,7 @@ async def edit(session: AsyncSession, submitted: Submission, deps: SlackDeps) ->
         session,
         draft_id=submitted.card.id,
         version=submitted.card.version,
-        user=submitted.user,
+        actor=slack_actor(submitted.user),
         subject=submitted.form.text(EditDraftField.SUBJECT),
         body=submitted.form.text(EditDraftField.BODY),
         allowed_terms=(deps.company_name,) if deps.company_name else (),
@@ -79,7 +84,7 @@ async def reject(session: AsyncSession, submitted: Submission, _deps: SlackDeps)
         session,
         draft_id=submitted.card.id,
         version=submitted.card.version,
-        user=submitted.user,
+        actor=slack_actor(submitted.user),
         reason=submitted.form.text(RejectDraftField.REASON),
     )
 
@@ -90,7 +95,7 @@ async def regenerate(session: AsyncSession, submitted: Submission, _deps: SlackD
         session,
         draft_id=submitted.card.id,
         version=submitted.card.version,
-        user=submitted.user,
+        actor=slack_actor(submitted.user),
         instruction=submitted.form.text(RegenerateDraftField.INSTRUCTION) or None,
     )
 
@@ -101,6 +106,6 @@ async def complete(session: AsyncSession, submitted: Submission, _deps: SlackDep
         session,
         task_id=submitted.card.id,
         version=submitted.card.version,
-        user=submitted.user,
+        actor=slack_actor(submitted.user),
         note=submitted.form.text(DoneTaskField.NOTE),
     )

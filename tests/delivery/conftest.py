@@ -18,6 +18,7 @@ from sqlalchemy import select, update
 
 from bot.adapters.mail.smtp import SmtpMailer
 from bot.adapters.stripe_billing import StripeBilling
+from bot.slack.actors import slack_actor
 from recovery import decisions
 from recovery.config import RecoveryConfig
 from recovery.engine import RecoveryEngine
@@ -87,7 +88,7 @@ class DeliveryHarness:
     async def approve(self, draft: Draft, user: str = "UFIN") -> decisions.Outcome:
         async with self.db.transaction() as session:
             return await decisions.approve_draft(
-                session, draft_id=draft.id, version=draft.version, user=user
+                session, draft_id=draft.id, version=draft.version, actor=slack_actor(user)
             )
 
     async def outboxes(self) -> list[OutboxEmail]:

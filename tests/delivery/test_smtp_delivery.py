@@ -10,6 +10,7 @@ import asyncio
 
 from sqlalchemy import select
 
+from bot.slack.actors import slack_actor
 from recovery import decisions
 from recovery.pauses import pause_customer, resume_customer
 from storage.models import AuditEntry, CaseStatus, JobStatus, OutboxStatus
@@ -100,7 +101,9 @@ async def test_connection_lost_after_data_is_unknown_and_never_resent(
     assert (await dh.outbox()).status == OutboxStatus.UNKNOWN
 
     async with dh.db.transaction() as session:
-        outcome = await decisions.retry_unknown_email(session, outbox_id=outbox.id, user="UFIN")
+        outcome = await decisions.retry_unknown_email(
+            session, outbox_id=outbox.id, actor=slack_actor("UFIN")
+        )
     assert outcome.ok
     await dh.run_jobs()
     assert len(dh.smtp.messages) == 1 and dh.smtp.commands.count("DATA") == 2
@@ -111,7 +114,9 @@ async def test_connection_lost_after_data_is_unknown_and_never_resent(
     assert dh.smtp.messages[0].message["Message-ID"] == outbox.message_id
     assert (await dh.case()).emails_sent == 1
     async with dh.db.transaction() as session:  # a second click on Retry does nothing
-        again = await decisions.retry_unknown_email(session, outbox_id=outbox.id, user="UFIN2")
+        again = await decisions.retry_unknown_email(
+            session, outbox_id=outbox.id, actor=slack_actor("UFIN2")
+        )
     assert not again.ok
     await dh.run_jobs()
     assert len(dh.smtp.messages) == 1
@@ -126,18 +131,24 @@ async def test_unknown_outcome_marked_as_sent_by_a_person(dh: DeliveryHarness) -
     assert outbox.status == OutboxStatus.UNKNOWN
 
     async with dh.db.transaction() as session:
-        outcome = await decisions.mark_email_sent(session, outbox_id=outbox.id, user="UFIN")
+        outcome = await decisions.mark_email_sent(
+            session, outbox_id=outbox.id, actor=slack_actor("UFIN")
+        )
     assert outcome.ok
     await dh.run_jobs()
     outbox = await dh.outbox()
     assert outbox.status == OutboxStatus.SENT and outbox.sent_at is not None
-    assert outbox.last_error == "marked sent by UFIN"
+    assert outbox.marked_sent_by == "UFIN"
     assert dh.smtp.messages == [] and dh.smtp.commands.count("DATA") == 1
     case = await dh.case()
     assert case.emails_sent == 1 and case.last_email_at == outbox.sent_at
     async with dh.db.transaction() as session:  # neither retry nor a second mark now
-        retry = await decisions.retry_unknown_email(session, outbox_id=outbox.id, user="UFIN2")
-        mark = await decisions.mark_email_sent(session, outbox_id=outbox.id, user="UFIN2")
+        retry = await decisions.retry_unknown_email(
+            session, outbox_id=outbox.id, actor=slack_actor("UFIN2")
+        )
+        mark = await decisions.mark_email_sent(
+            session, outbox_id=outbox.id, actor=slack_actor("UFIN2")
+        )
     assert not retry.ok and not mark.ok
     await dh.run_jobs()
     assert dh.smtp.messages == [] and (await dh.case()).emails_sent == 1
@@ -164,7 +175,7 @@ async def test_pause_between_approval_and_send_waits_then_sends_once(
     assert (await dh.approve(draft)).ok
     async with dh.db.transaction() as session:
         await pause_customer(
-            session, customer_id="cus_std", until=None, reason="dispute", by="slack:UFIN"
+            session, customer_id="cus_std", until=None, reason="dispute", by=slack_actor("UFIN")
         )
     await dh.run_jobs()
 
@@ -178,7 +189,7 @@ async def test_pause_between_approval_and_send_waits_then_sends_once(
     assert dh.smtp.commands == []
 
     async with dh.db.transaction() as session:
-        assert await resume_customer(session, customer_id="cus_std", by="slack:UFIN") == 1
+        assert await resume_customer(session, customer_id="cus_std", by=slack_actor("UFIN")) == 1
     await dh.run_jobs()  # the resume made the held send due at once
     assert len(dh.smtp.messages) == 1 and dh.smtp.commands.count("DATA") == 1
     outbox = await dh.outbox()
@@ -205,7 +216,11 @@ async def test_temporary_failure_on_every_attempt_ends_failed_not_retrying(
     assert dh.notifier.calls[-1] == ("sync_approval_card", draft.id)  # the card says so
 
     async with dh.db.transaction() as session:  # a person presses Retry: it goes out once
-        assert (await decisions.retry_unknown_email(session, outbox_id=outbox.id, user="UFIN")).ok
+        assert (
+            await decisions.retry_unknown_email(
+                session, outbox_id=outbox.id, actor=slack_actor("UFIN")
+            )
+        ).ok
     await dh.run_jobs()
     assert len(dh.smtp.messages) == 1
     assert (await dh.outbox()).status == OutboxStatus.SENT

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from bot.slack.actors import slack_actor
 from recovery import decisions
 from storage.models import AuditEntry, JobStatus, OutboxStatus
 from tests.delivery.conftest import DeliveryHarness
@@ -181,7 +182,11 @@ async def test_worker_killed_mid_transaction_is_unknown_and_never_resent(
     assert ("sync_approval_card", draft.id) in dh.notifier.calls
 
     async with dh.db.transaction() as session:  # a person checked the mail log: send again
-        assert (await decisions.retry_unknown_email(session, outbox_id=outbox.id, user="UFIN")).ok
+        assert (
+            await decisions.retry_unknown_email(
+                session, outbox_id=outbox.id, actor=slack_actor("UFIN")
+            )
+        ).ok
     await dh.run_jobs()
     assert len(dh.smtp.messages) == 1 and dh.smtp.commands.count("DATA") == 2
     outbox = await dh.outbox()

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
+from bot.slack.actors import slack_actor
 from recovery import decisions
 from recovery.pauses import pause_customer, resume_customer
 from storage.models import (
@@ -52,7 +53,7 @@ async def approve_latest(h: Harness, case_id: int, user: str = "UFIN") -> decisi
     draft = (await h.drafts(case_id))[-1]
     async with h.db.transaction() as session:
         return await decisions.approve_draft(
-            session, draft_id=draft.id, version=draft.version, user=user
+            session, draft_id=draft.id, version=draft.version, actor=slack_actor(user)
         )
 
 
@@ -215,7 +216,7 @@ async def test_paused_customer_failure_is_held_then_resumed(h: Harness) -> None:
     standard_invoice(h)
     async with h.db.transaction() as session:
         await pause_customer(
-            session, customer_id="cus_std", until=None, reason="dispute", by="slack:UFIN"
+            session, customer_id="cus_std", until=None, reason="dispute", by=slack_actor("UFIN")
         )
     await h.deliver("invoice.payment_failed", "in_std")
     await h.run_jobs()
@@ -223,7 +224,7 @@ async def test_paused_customer_failure_is_held_then_resumed(h: Harness) -> None:
     assert case is not None and case.status == CaseStatus.PAUSED
     assert h.drafter.requests == [] and h.notifier.calls == []
     async with h.db.transaction() as session:
-        assert await resume_customer(session, customer_id="cus_std", by="slack:UFIN") == 1
+        assert await resume_customer(session, customer_id="cus_std", by=slack_actor("UFIN")) == 1
     await h.run_jobs()
     case = await h.case("in_std")
     assert case is not None and case.status == CaseStatus.OPEN
@@ -242,7 +243,7 @@ async def test_pause_expiry_resumes_by_itself(h: Harness) -> None:
     until = utcnow() + timedelta(days=1)
     async with h.db.transaction() as session:
         await pause_customer(
-            session, customer_id="cus_std", until=until, reason=None, by="slack:UFIN"
+            session, customer_id="cus_std", until=until, reason=None, by=slack_actor("UFIN")
         )
     await h.deliver("invoice.payment_failed", "in_std")
     await h.run_jobs()
@@ -308,11 +309,11 @@ async def test_double_approve_by_two_people_sends_one_email(h: Harness) -> None:
     [draft] = await h.drafts(case.id)
     async with h.db.transaction() as session:
         first = await decisions.approve_draft(
-            session, draft_id=draft.id, version=draft.version, user="UANA"
+            session, draft_id=draft.id, version=draft.version, actor=slack_actor("UANA")
         )
     async with h.db.transaction() as session:
         second = await decisions.approve_draft(
-            session, draft_id=draft.id, version=draft.version, user="UBOB"
+            session, draft_id=draft.id, version=draft.version, actor=slack_actor("UBOB")
         )
     assert first.ok and not second.ok and "<@UANA>" in second.message
     await h.run_jobs()
@@ -332,7 +333,7 @@ async def test_pause_after_a_draft_was_planned_holds_it_until_resume(h: Harness)
             update(Job).where(Job.id == process.id).values(status=JobStatus.SUCCEEDED)
         )
         await pause_customer(
-            session, customer_id="cus_std", until=None, reason=None, by="slack:UFIN"
+            session, customer_id="cus_std", until=None, reason=None, by=slack_actor("UFIN")
         )
     await h.run_jobs()
     case = await h.case("in_std")
@@ -341,7 +342,7 @@ async def test_pause_after_a_draft_was_planned_holds_it_until_resume(h: Harness)
     assert draft_job.status == JobStatus.QUEUED and draft_job.attempts == 0
     assert draft_job.last_error == "customer paused"
     async with h.db.transaction() as session:
-        await resume_customer(session, customer_id="cus_std", by="slack:UFIN")
+        await resume_customer(session, customer_id="cus_std", by=slack_actor("UFIN"))
     await h.run_jobs()
     assert len(await h.drafts(case.id)) == 1
 
@@ -370,3 +371,19 @@ async def test_customer_updated_refreshes_what_we_know(h: Harness) -> None:
         "de-DE",
         "vip",
     )
+
+
+async def test_a_decision_records_its_actor_in_the_audit_log_as_kind_and_id(h: Harness) -> None:
+    standard_invoice(h)
+    await h.deliver("invoice.payment_failed", "in_std")
+    await h.run_jobs()
+    case = await h.case("in_std")
+    assert case is not None
+    assert (await approve_latest(h, case.id, user="UANA")).ok
+    async with h.db.sessions() as session:
+        entry = await session.scalar(
+            select(AuditEntry).where(AuditEntry.action == "draft_approved")
+        )
+    assert entry is not None and entry.actor == "slack:UANA"
+    [draft] = await h.drafts(case.id)
+    assert draft.decided_by == "UANA"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.slack.actors import slack_actor
 from recovery import decisions
 from tests.recovery.conftest import Harness
 from tests.recovery.test_case_flow import standard_invoice
@@ -20,7 +21,7 @@ async def test_edit_mentioning_our_domain_like_company_name(h: Harness) -> None:
             session,
             draft_id=draft.id,
             version=draft.version,
-            user="UFIN",
+            actor=slack_actor("UFIN"),
             subject="Payment",
             body=body,
         )
@@ -30,7 +31,7 @@ async def test_edit_mentioning_our_domain_like_company_name(h: Harness) -> None:
             session,
             draft_id=draft.id,
             version=draft.version,
-            user="UFIN",
+            actor=slack_actor("UFIN"),
             subject="Payment",
             body=body,
             allowed_terms=("Acme.io",),
@@ -50,7 +51,7 @@ async def test_edit_with_a_nul_character_is_refused_and_nothing_is_saved(h: Harn
     body = "Your payment did not go\x00 through. Please update your card on the page below."
     async with h.db.transaction() as session:
         refused = await decisions.edit_draft(
-            session, draft_id=draft.id, version=draft.version, user="UFIN",
+            session, draft_id=draft.id, version=draft.version, actor=slack_actor("UFIN"),
             subject="Payment", body=body,
         )  # fmt: skip
     assert not refused.ok

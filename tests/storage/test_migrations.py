@@ -9,12 +9,15 @@ from pathlib import Path
 
 import pytest
 from alembic import command
+from sqlalchemy import text
 from typer.testing import CliRunner
 
 from bot.cli import app
 from storage.db import Database
 from storage.migrate import alembic_config, current_revision, head_revision, upgrade
+from storage.models import OutboxEmail, OutboxStatus, utcnow
 from tests.conftest import BACKENDS, _pg_admin, _pg_url_for
+from tests.dashboard.seed import add_case, add_draft
 
 
 @pytest.fixture(params=BACKENDS)
@@ -78,3 +81,45 @@ def test_serve_refuses_an_unmigrated_database_until_db_upgrade(
 
     again = runner.invoke(app, ["db", "upgrade"])
     assert again.exit_code == 0, again.output
+
+
+async def _outbox_row(url: str) -> tuple[str | None, ...]:
+    db = Database(url)
+    try:
+        async with db.sessions() as session:
+            columns = "status, last_error" + (
+                ", marked_sent_by" if await current_revision(db) == head_revision() else ""
+            )
+            row = (await session.execute(text(f"SELECT {columns} FROM outbox_emails"))).one()
+            return tuple(row)
+    finally:
+        await db.dispose()
+
+
+async def _add_marked_email(url: str) -> None:
+    db = Database(url)
+    try:
+        case_id = await add_case(db, created_at=utcnow())
+        draft_id = await add_draft(db, case_id=case_id, created_at=utcnow())
+        async with db.transaction() as session:
+            session.add(
+                OutboxEmail(
+                    draft_id=draft_id,
+                    case_id=case_id,
+                    status=OutboxStatus.SENT,
+                    message_id="<m@dunbot>",
+                    marked_sent_by="UFIN",
+                )
+            )
+    finally:
+        await db.dispose()
+
+
+def test_marked_sent_by_survives_a_downgrade_and_upgrade(empty_database_url: str) -> None:
+    upgrade(empty_database_url)
+    asyncio.run(_add_marked_email(empty_database_url))
+    command.downgrade(alembic_config(empty_database_url), "0001")
+    # Before the column existed, "Mark as sent" was kept in last_error.
+    assert asyncio.run(_outbox_row(empty_database_url)) == ("sent", "marked sent by UFIN")
+    upgrade(empty_database_url)
+    assert asyncio.run(_outbox_row(empty_database_url)) == ("sent", None, "UFIN")
