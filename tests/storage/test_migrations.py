@@ -118,7 +118,7 @@ async def _add_marked_email(url: str) -> None:
 def test_marked_sent_by_survives_a_downgrade_and_upgrade(empty_database_url: str) -> None:
     upgrade(empty_database_url)
     asyncio.run(_add_marked_email(empty_database_url))
-    command.downgrade(alembic_config(empty_database_url), "0001")
+    command.downgrade(alembic_config(empty_database_url), "outbox_marked_sent-1")
     # Before the column existed, "Mark as sent" was kept in last_error.
     assert asyncio.run(_outbox_row(empty_database_url)) == ("sent", "marked sent by UFIN")
     upgrade(empty_database_url)
