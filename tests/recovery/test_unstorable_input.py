@@ -8,6 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import select
 
+from bot.slack.actors import slack_actor
 from recovery import decisions
 from recovery.pauses import pause_customer
 from recovery.storable_text import storable_email, storable_line, storable_text
@@ -52,11 +53,15 @@ async def test_reasons_and_notes_from_people_are_stored_without_nul(h: Harness) 
 
     async with h.db.transaction() as session:
         rejected = await decisions.reject_draft(
-            session, draft_id=draft.id, version=draft.version, user="UFIN",
+            session, draft_id=draft.id, version=draft.version, actor=slack_actor("UFIN"),
             reason="wrong\x00 tone\ud800",
         )  # fmt: skip
         await pause_customer(
-            session, customer_id="cus_std", until=None, reason="call\x00 first", by="slack:UFIN"
+            session,
+            customer_id="cus_std",
+            until=None,
+            reason="call\x00 first",
+            by=slack_actor("UFIN"),
         )
     assert rejected.ok
     async with h.db.sessions() as session:
