@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "outbox_marked_sent"
-down_revision: str | None = "playbooks"
+down_revision: str | None = "instance"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
