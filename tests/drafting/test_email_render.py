@@ -63,7 +63,7 @@ def test_exactly_one_link_the_pay_link(locale: str) -> None:
 
 
 def test_no_pay_url_means_no_link_and_unsafe_urls_are_dropped() -> None:
-    for url in (None, "javascript:alert(1)", "https://x.test/a b"):
+    for url in (None, "javascript:alert(1)", "https://x.test/a b", "http://invoice.test/pay"):
         email = render(pay_url=url)
         assert "http" not in email.text_body and "<a " not in email.html_body
 
