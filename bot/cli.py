@@ -299,6 +299,50 @@ def demo(
 
 
 @app.command()
+def audit(
+    since: Annotated[
+        str, typer.Option(metavar="SPAN", help="How far back: 7d, 12h, 2w or a date 2026-11-01.")
+    ] = "7d",
+    customer: Annotated[
+        str | None, typer.Option(metavar="CUSTOMER", help="Only this customer (cus_… or email).")
+    ] = None,
+    invoice: Annotated[
+        str | None, typer.Option(metavar="INVOICE", help="Only this invoice (in_…).")
+    ] = None,
+    limit: Annotated[int, typer.Option(metavar="N", help="At most this many entries.")] = 500,
+    as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV (as the dashboard exports).")] = (
+        False
+    ),
+) -> None:
+    """Who did what, when and why: the audit log, newest first."""
+    from bot.audit_cli import build_query, print_audit
+    from recovery.history import HistoryQueryError
+
+    try:
+        query = build_query(since=since, customer=customer, invoice=invoice)
+    except HistoryQueryError as error:
+        typer.secho(str(error), fg="red", err=True)
+        raise typer.Exit(2) from None
+    settings = _settings()
+    _require_migrated(settings)
+    count = asyncio.run(
+        print_audit(
+            database_url=settings.database_url,
+            query=query,
+            limit=max(1, limit),
+            as_csv=as_csv,
+            echo=typer.echo,
+        )
+    )
+    if count == 0 and not as_csv:
+        typer.echo(
+            f"No audit entries since {query.since:%Y-%m-%d %H:%M} UTC."
+            if query.since
+            else "No audit entries."
+        )
+
+
+@app.command()
 def check() -> None:
     """Validate configuration and reach each configured service."""
     from bot.checks import run_checks

@@ -92,31 +92,27 @@ def check_access(request: Request, runtime: Runtime) -> Access:
     return Access.INVALID if tokens or cookie else Access.MISSING
 
 
-def _page(template: str, status_code: int = 200, **context: object) -> HTMLResponse:
+def render_page(template: str, status_code: int = 200, **context: object) -> HTMLResponse:
+    """A dashboard template as a response with the dashboard's security headers."""
     html = templates().get_template(template).render(**context)
     return HTMLResponse(html, status_code=status_code, headers=_SECURITY_HEADERS)
 
 
-@router.get("/dashboard", response_class=HTMLResponse)
-async def dashboard(request: Request) -> HTMLResponse:
-    runtime: Runtime = request.app.state.runtime
-    access = check_access(request, runtime)
+def refuse(access: Access) -> HTMLResponse:
+    """The page for a request without access: 503 when no token is set, else 401."""
     if access is Access.NOT_CONFIGURED:
-        return _page("dashboard_message.html", 503, kind="not_configured")
-    if access in {Access.MISSING, Access.INVALID}:
-        response = _page("dashboard_message.html", 401, kind=access.value)
-        response.headers["WWW-Authenticate"] = 'Bearer realm="dunbot dashboard"'
-        if access is Access.INVALID:
-            response.delete_cookie(COOKIE_NAME, path="/dashboard")
-        return response
-    stats = await dashboard_stats(runtime.db)
-    response = _page(
-        "dashboard.html",
-        view=build_view(stats),
-        company=runtime.settings.company_name,
-        demo=runtime.settings.environment == "demo",
-        sandbox=getattr(request.app.state, "sandbox", None) is not None,
-    )
+        return render_page("dashboard_message.html", 503, kind="not_configured")
+    response = render_page("dashboard_message.html", 401, kind=access.value)
+    response.headers["WWW-Authenticate"] = 'Bearer realm="dunbot dashboard"'
+    if access is Access.INVALID:
+        response.delete_cookie(COOKIE_NAME, path="/dashboard")
+    return response
+
+
+def remember_token(
+    request: Request, runtime: Runtime, response: HTMLResponse, access: Access
+) -> HTMLResponse:
+    """After access by token, (re)issue the cookie so the next pages need no token."""
     if access is Access.GRANTED_BY_TOKEN:
         secret = runtime.settings.dashboard_token
         assert secret is not None
@@ -130,3 +126,20 @@ async def dashboard(request: Request) -> HTMLResponse:
             secure=request.url.scheme == "https",
         )
     return response
+
+
+@router.get("/dashboard", response_class=HTMLResponse)
+async def dashboard(request: Request) -> HTMLResponse:
+    runtime: Runtime = request.app.state.runtime
+    access = check_access(request, runtime)
+    if access not in {Access.GRANTED, Access.GRANTED_BY_TOKEN}:
+        return refuse(access)
+    stats = await dashboard_stats(runtime.db)
+    response = render_page(
+        "dashboard.html",
+        view=build_view(stats),
+        company=runtime.settings.company_name,
+        demo=runtime.settings.environment == "demo",
+        sandbox=getattr(request.app.state, "sandbox", None) is not None,
+    )
+    return remember_token(request, runtime, response, access)

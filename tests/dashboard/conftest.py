@@ -9,7 +9,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from bot.routes import dashboard
+from bot.routes import dashboard, history
 from bot.runtime import Runtime
 from bot.settings import Settings
 from storage.db import Database
@@ -20,13 +20,14 @@ ClientFactory = Callable[..., httpx.AsyncClient]
 
 
 def dashboard_app(settings: Settings, db: Database, *, sandbox: bool = False) -> FastAPI:
-    """A bare app with just the dashboard router, as bot/app.py will include it
+    """A bare app with just the dashboard routers (figures and history), as bot/app.py has them
     (`sandbox`: as `dunbot demo` builds it, with its sandbox mounted)."""
     app = FastAPI()
     app.state.runtime = Runtime(settings=settings, db=db)
     if sandbox:
         app.state.sandbox = object()
     app.include_router(dashboard.router)
+    app.include_router(history.router)
     return app
 
 

@@ -21,6 +21,7 @@ async def add_case(
     currency: str = "usd",
     amount_due: int = 4900,
     resolved_at: datetime | None = None,
+    customer_id: str | None = None,
     **fields: Any,
 ) -> int:
     """Insert a case; a paid one has recovered its amount and owes nothing. Returns its id."""
@@ -30,7 +31,7 @@ async def add_case(
     case = Case(
         invoice_id=f"in_test{n:06d}",
         invoice_number=f"TEST-{n:04d}",
-        customer_id=f"cus_test{n:06d}",
+        customer_id=customer_id or f"cus_test{n:06d}",
         status=status,
         segment=segment,
         currency=currency,

@@ -1,8 +1,8 @@
 """`dunbot demo` in a real browser: the /sandbox page drives dunbot's real Slack and Stripe paths.
 
 The demo app runs under uvicorn on a free port in this event loop (worker in-process, sandbox
-Slack Web API on the same app), chromium is driven through Playwright. Saves
-docs/screenshots/sandbox.png and docs/screenshots/demo-dashboard.png (committed).
+Slack Web API on the same app), chromium is driven through Playwright. Saves the sandbox,
+demo dashboard and audit history screenshots in docs/screenshots/ (committed).
 """
 
 from __future__ import annotations
@@ -365,3 +365,59 @@ async def test_channel_billing_and_outbox_are_in_view_together_at_1440_by_900(
         assert await name.evaluate("el => el.scrollWidth <= el.clientWidth")
         await _assert_in_viewport(name)
     assert failures == []
+
+
+async def test_history_page_answers_who_did_what_and_exports_csv(
+    browser: Browser, demo_url: str, tmp_path: Path
+) -> None:
+    page = await open_sandbox(browser, demo_url)
+    await invoice_row(page, "standard_fr").get_by_role("button", name="Payment fails").click()
+    card = cards(page, "CAPPROVALS").filter(has_text="Camille Dubois")
+    await card.get_by_role("button", name="Reject").click()
+    modal = page.get_by_role("dialog", name="Reject draft")
+    await modal.get_by_label("Reason").fill("Called her by phone instead")
+    await modal.get_by_role("button", name="Reject").click()
+    await expect(card).to_contain_text("rejected by")
+    command = page.get_by_label("Slash command")
+    await command.fill("/dunning pause jonas.becker@example.com for 30d billing dispute")
+    await command.press("Enter")
+    await expect(ephemerals(page, "CAPPROVALS").filter(has_text="Dunning paused")).to_be_visible()
+
+    history = await browser.new_page(viewport={"width": 1280, "height": 900})
+    history.set_default_timeout(WAIT_MS)
+    await history.goto(f"{demo_url}/dashboard")
+    await history.get_by_role("link", name="Audit history").click()
+    await expect(history.get_by_role("heading", level=1)).to_have_text("Audit history")
+    entries = history.locator("tr.history-entry")
+    # Newest first: the pause, then the rejection (who and why), then what led to it.
+    await expect(entries.first).to_contain_text("Customer paused")
+    await expect(entries.first).to_contain_text("reason: billing dispute")
+    rejected = entries.filter(has_text="Draft rejected")
+    await expect(rejected).to_contain_text("Fran (finance)")
+    await expect(rejected).to_contain_text("reason: Called her by phone instead")
+    actions = await entries.evaluate_all("rows => rows.map(r => r.dataset.action)")
+    assert actions.index("customer_paused") < actions.index("draft_rejected")
+    assert actions.index("draft_rejected") < actions.index("draft_created")
+    assert actions.index("draft_created") < actions.index("case_opened")
+    await history.screenshot(path=str(screenshot_path("history.png", tmp_path)), full_page=True)
+
+    # One customer's history, by following the link of the rejection's customer.
+    await rejected.get_by_role("link", name="Camille Dubois").click()
+    await expect(history.get_by_role("heading", level=1)).to_contain_text("History of customer cus_")
+    await expect(entries.filter(has_text="Customer paused")).to_have_count(0)
+    await expect(entries.filter(has_text="Draft rejected")).to_have_count(1)
+
+    # Filter by what happened, through the form.
+    await history.get_by_label("Customer").fill("")
+    await history.get_by_label("What").select_option("customer_paused")
+    await history.get_by_role("button", name="Filter").click()
+    await expect(entries).to_have_count(1)
+    await expect(entries).to_contain_text("Customer paused")
+
+    async with history.expect_download() as download_info:
+        await history.get_by_role("link", name="Download CSV").click()
+    download = await download_info.value
+    assert download.suggested_filename.startswith("dunbot-audit-")
+    exported = (await download.path()).read_text()
+    assert exported.splitlines()[0].startswith("at_utc,action,what,actor,who,")
+    assert "customer_paused" in exported and "draft_rejected" not in exported
