@@ -403,7 +403,8 @@ async def test_history_page_answers_who_did_what_and_exports_csv(
 
     # One customer's history, by following the link of the rejection's customer.
     await rejected.get_by_role("link", name="Camille Dubois").click()
-    await expect(history.get_by_role("heading", level=1)).to_contain_text("History of customer cus_")
+    heading = history.get_by_role("heading", level=1)
+    await expect(heading).to_contain_text("History of customer cus_")
     await expect(entries.filter(has_text="Customer paused")).to_have_count(0)
     await expect(entries.filter(has_text="Draft rejected")).to_have_count(1)
 
