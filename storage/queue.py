@@ -70,6 +70,34 @@ class ClaimedJob:
     serial_key: str | None
 
 
+DEFAULT_MAX_ATTEMPTS = 8
+_QUEUED = JobStatus.QUEUED.value
+
+
+def job_row(
+    *,
+    kind: str,
+    payload: dict[str, Any],
+    now: datetime,
+    dedupe_key: str | None = None,
+    serial_key: str | None = None,
+    run_at: datetime | None = None,
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+) -> dict[str, Any]:
+    """The column values of a new job: the one place a job's defaults are set."""
+    return {
+        "kind": kind,
+        "payload": payload,
+        "status": _QUEUED,
+        "dedupe_key": dedupe_key,
+        "serial_key": serial_key,
+        "attempts": 0,
+        "max_attempts": max_attempts,
+        "run_at": run_at or now,
+        "created_at": now,
+    }
+
+
 async def enqueue(
     session: AsyncSession,
     *,
@@ -79,22 +107,19 @@ async def enqueue(
     serial_key: str | None = None,
     run_at: datetime | None = None,
     delay_s: float | None = None,
-    max_attempts: int = 8,
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
 ) -> int | None:
     """Add a job inside the caller's transaction. Returns its id, or None for a duplicate key."""
     now = utcnow()
-    when = run_at or (now + timedelta(seconds=delay_s) if delay_s else now)
-    values = {
-        "kind": kind,
-        "payload": payload,
-        "status": JobStatus.QUEUED,
-        "dedupe_key": dedupe_key,
-        "serial_key": serial_key,
-        "run_at": when,
-        "max_attempts": max_attempts,
-        "created_at": now,
-        "attempts": 0,
-    }
+    values = job_row(
+        kind=kind,
+        payload=payload,
+        now=now,
+        dedupe_key=dedupe_key,
+        serial_key=serial_key,
+        run_at=run_at or (now + timedelta(seconds=delay_s) if delay_s else None),
+        max_attempts=max_attempts,
+    )
     dialect = session.bind.dialect.name if session.bind else "sqlite"
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = insert(Job).values(**values)

@@ -1,42 +1,34 @@
-"""Stripe events as received: stored once per event id."""
+"""Stripe events as received: stored once per event id (written by `storage.batch_ingest`)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import StripeEventRow, utcnow
 
 
-async def store_event(
-    session: AsyncSession,
+def event_row(
     *,
     event_id: str,
     event_type: str,
     object_id: str | None,
     stripe_created: int,
     payload: dict[str, Any],
-) -> bool:
-    """Insert the event unless its id is known. True when it is new."""
-    dialect = session.bind.dialect.name if session.bind else "sqlite"
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = (
-        insert(StripeEventRow)
-        .values(
-            id=event_id,
-            type=event_type,
-            object_id=object_id,
-            stripe_created=stripe_created,
-            payload=payload,
-            received_at=utcnow(),
-        )
-        .on_conflict_do_nothing(index_elements=["id"])
-        .returning(StripeEventRow.id)
-    )
-    return await session.scalar(statement) is not None
+    now: datetime,
+) -> dict[str, Any]:
+    """The column values of a newly received event."""
+    return {
+        "id": event_id,
+        "type": event_type,
+        "object_id": object_id,
+        "stripe_created": stripe_created,
+        "payload": payload,
+        "received_at": now,
+    }
 
 
 async def mark_processed(session: AsyncSession, *, event_id: str, result: str) -> None:

@@ -1,4 +1,7 @@
-"""POST /stripe/webhook: verify, store the event and its job in one transaction, ack."""
+"""POST /stripe/webhook: verify, store the event and its job in one transaction, ack.
+
+Answered by `WebhookEndpoint`, a bare ASGI endpoint ahead of FastAPI (see `bot.app`).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +9,6 @@ import json
 import logging
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
 from starlette.types import Receive, Scope, Send
 
 # Bound once: `stripe.X` resolves through the package's lazy __getattr__ on every access.
@@ -16,7 +18,6 @@ from bot.runtime import Runtime
 from recovery.ingest import ingest_item
 
 log = logging.getLogger("dunbot.stripe")
-router = APIRouter()
 
 
 class WebhookRejected(Exception):
@@ -58,6 +59,7 @@ _STORED = b'{"received":true,"duplicate":false}'
 _DUPLICATE = b'{"received":true,"duplicate":true}'
 _NO_SECRET = (503, b'{"error":"STRIPE_WEBHOOK_SECRET is not configured"}')
 _TOO_LARGE = (413, b'{"error":"body too large for a Stripe event"}')
+_NOT_POST = (405, b'{"error":"method not allowed: Stripe delivers events with POST"}')
 PATH = "/stripe/webhook"
 MAX_BODY_BYTES = 1_048_576  # Stripe events are far smaller; refuse bigger bodies unread
 
@@ -73,7 +75,7 @@ async def handle_delivery(runtime: Runtime, raw: bytes, signature: str | None) -
             body, signature, secret.get_secret_value(), runtime.settings.stripe_webhook_tolerance_s
         )
     except WebhookRejected as rejection:
-        runtime.metrics.webhook_events.labels(type="unknown", result="rejected").inc()
+        runtime.metrics.count_event(type="unknown", result="rejected")
         log.info("stripe webhook rejected", extra={"reason": str(rejection)})
         # As JSONResponse renders it.
         error = json.dumps({"error": str(rejection)}, ensure_ascii=False, separators=(",", ":"))
@@ -82,28 +84,15 @@ async def handle_delivery(runtime: Runtime, raw: bytes, signature: str | None) -
     # The payload is stored as the delivered text: the signed bytes, no re-serialisation.
     is_new = await runtime.ingest.submit(ingest_item(event, payload_json=body))
     result = "stored" if is_new else "duplicate"
-    runtime.metrics.webhook_events.labels(type=event["type"], result=result).inc()
+    runtime.metrics.count_event(type=event["type"], result=result)
     return 200, _STORED if is_new else _DUPLICATE
 
 
-@router.post(PATH)
-async def stripe_webhook(request: Request) -> Response:
-    """The routed form. `create_app` answers POSTs before routing (`WebhookEndpoint`, below)."""
-    raw = await request.body()
-    if len(raw) > MAX_BODY_BYTES:
-        status, content = _TOO_LARGE
-    else:
-        status, content = await handle_delivery(
-            request.app.state.runtime, raw, request.headers.get("stripe-signature")
-        )
-    return Response(content, status_code=status, media_type="application/json")
-
-
 class WebhookEndpoint:
-    """POST /stripe/webhook as a bare ASGI endpoint, ahead of FastAPI (see `bot.app`).
+    """/stripe/webhook as a bare ASGI endpoint, ahead of FastAPI (see `bot.app`).
 
     Skips FastAPI's per-request machinery (routing, request object, dependencies, middleware)
-    on the hot path; the answers are the route's own (`handle_delivery`), byte for byte.
+    on the hot path. Answers POST (`handle_delivery`); any other method gets 405.
     """
 
     def __init__(self, runtime: Runtime) -> None:
@@ -111,9 +100,12 @@ class WebhookEndpoint:
 
     @staticmethod
     def matches(scope: Scope) -> bool:
-        return scope["type"] == "http" and scope["path"] == PATH and scope["method"] == "POST"
+        return scope["type"] == "http" and scope["path"] == PATH
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["method"] != "POST":
+            await self._answer(send, *_NOT_POST, extra=[(b"allow", b"POST")])
+            return
         chunks = []
         size = 0
         while True:
@@ -137,8 +129,12 @@ class WebhookEndpoint:
         await self._answer(send, status, content)
 
     @staticmethod
-    async def _answer(send: Send, status: int, content: bytes) -> None:
+    async def _answer(
+        send: Send, status: int, content: bytes, extra: list[tuple[bytes, bytes]] | None = None
+    ) -> None:
         headers = [(b"content-length", str(len(content)).encode()), _JSON_CONTENT_TYPE]
+        if extra:
+            headers.extend(extra)
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": content})
 

@@ -22,7 +22,6 @@ from bot.slack.actors import slack_actor
 from recovery import decisions
 from recovery.config import RecoveryConfig
 from recovery.engine import RecoveryEngine
-from recovery.ingest import record_event
 from storage.db import Database
 from storage.models import Case, Draft, Job, OutboxEmail, utcnow
 from storage.queue import RetryPolicy
@@ -30,7 +29,7 @@ from storage.worker import Worker
 from tests.fakes.memory import RecordingNotifier, StaticDrafter
 from tests.fakes.slack_server import FakeSlack
 from tests.fakes.smtp_server import ScriptedSmtpServer
-from tests.fakes.stripe_events import build_event
+from tests.fakes.stripe_events import build_event, store_events
 from tests.fakes.stripe_server import DEFAULT_API_KEY, FakeStripe
 from tests.slack_flow.conftest import SlackHarness, wired_harness
 
@@ -75,8 +74,7 @@ class DeliveryHarness:
         """Open a case for a failed payment and return its draft, waiting for approval."""
         add_standard_invoice(self.stripe, invoice_id)
         event = build_event("invoice.payment_failed", self.stripe.update_invoice(invoice_id))
-        async with self.db.transaction() as session:
-            await record_event(session, event)
+        await store_events(self.db, event)
         await self.run_jobs()
         async with self.db.sessions() as session:
             case = await session.scalar(select(Case).where(Case.invoice_id == invoice_id))

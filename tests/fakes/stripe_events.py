@@ -3,6 +3,7 @@
 invoice = stripe_api.add_invoice(customer=cus["id"], attempt_count=1)
 payload = json.dumps(build_event("invoice.payment_failed", invoice)).encode()
 headers = {"Stripe-Signature": sign_payload(payload, secret)}
+await store_events(db, build_event("invoice.paid", invoice))  # stored as a delivery is
 """
 
 from __future__ import annotations
@@ -10,10 +11,14 @@ from __future__ import annotations
 import copy
 import hashlib
 import hmac
+import json
 import secrets
 import time
 from typing import Any
 
+from recovery.ingest import ingest_item
+from storage.batch_ingest import BatchIngestWriter
+from storage.db import Database
 from tests.fakes.stripe_server import load_fixture
 
 _ENVELOPE_FIXTURE = "event_invoice.payment_failed"
@@ -47,3 +52,15 @@ def sign_payload(payload: bytes, secret: str, timestamp: int | None = None) -> s
     message = f"{signed_at}.".encode() + payload
     digest = hmac.new(secret.encode("utf-8"), message, hashlib.sha256).hexdigest()
     return f"t={signed_at},v1={digest}"
+
+
+async def store_events(db: Database, *events: dict[str, Any]) -> list[bool]:
+    """Store verified events through the webhook's own write path; per event, whether new."""
+    writer = BatchIngestWriter(db)
+    try:
+        return [
+            await writer.submit(ingest_item(event, payload_json=json.dumps(event)))
+            for event in events
+        ]
+    finally:
+        await writer.close()

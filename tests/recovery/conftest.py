@@ -13,13 +13,12 @@ from sqlalchemy import select
 from bot.adapters.stripe_billing import StripeBilling
 from recovery.config import RecoveryConfig
 from recovery.engine import RecoveryEngine
-from recovery.ingest import record_event
 from storage.db import Database
 from storage.models import Case, Draft, Job
 from storage.queue import RetryPolicy
 from storage.worker import Worker
 from tests.fakes.memory import RecordingNotifier, ScriptedMailer, StaticDrafter
-from tests.fakes.stripe_events import build_event
+from tests.fakes.stripe_events import build_event, store_events
 from tests.fakes.stripe_server import DEFAULT_API_KEY, FakeStripe
 
 
@@ -37,8 +36,7 @@ class Harness:
         """Receive a webhook for the invoice as Stripe holds it now (plus overrides)."""
         invoice = {**self.stripe.update_invoice(invoice_id), **overrides}
         event = build_event(event_type, invoice)
-        async with self.db.transaction() as session:
-            await record_event(session, event)
+        await store_events(self.db, event)
         return event
 
     async def run_jobs(self) -> int:

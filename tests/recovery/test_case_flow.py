@@ -287,14 +287,12 @@ async def test_customer_deleted_closes_its_cases(h: Harness) -> None:
     standard_invoice(h)
     await h.deliver("invoice.payment_failed", "in_std")
     await h.run_jobs()
-    from recovery.ingest import record_event
-    from tests.fakes.stripe_events import build_event
+    from tests.fakes.stripe_events import build_event, store_events
 
     event = build_event(
         "customer.deleted", {"id": "cus_std", "object": "customer", "deleted": True}
     )
-    async with h.db.transaction() as session:
-        await record_event(session, event)
+    await store_events(h.db, event)
     await h.run_jobs()
     case = await h.case("in_std")
     assert case is not None and case.status == CaseStatus.CLOSED
@@ -348,9 +346,8 @@ async def test_pause_after_a_draft_was_planned_holds_it_until_resume(h: Harness)
 
 
 async def test_customer_updated_refreshes_what_we_know(h: Harness) -> None:
-    from recovery.ingest import record_event
     from storage.models import CustomerRow
-    from tests.fakes.stripe_events import build_event
+    from tests.fakes.stripe_events import build_event, store_events
 
     customer = h.stripe.add_customer(
         id="cus_upd",
@@ -359,8 +356,7 @@ async def test_customer_updated_refreshes_what_we_know(h: Harness) -> None:
         preferred_locales=["de-DE"],
         metadata={"dunbot_tier": "vip"},
     )
-    async with h.db.transaction() as session:
-        await record_event(session, build_event("customer.updated", customer))
+    await store_events(h.db, build_event("customer.updated", customer))
     await h.run_jobs()
     async with h.db.sessions() as session:
         row = await session.get(CustomerRow, "cus_upd")

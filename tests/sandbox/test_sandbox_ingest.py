@@ -9,17 +9,16 @@ from sqlalchemy import select
 from bot.sandbox.billing import DEMO_INVOICES, seed_demo
 from recovery.config import RecoveryConfig
 from recovery.engine import RecoveryEngine
-from recovery.ingest import record_event
 from storage.db import Database
 from storage.models import Case, CaseStatus
 from storage.queue import RetryPolicy
 from storage.worker import Worker
 from tests.fakes.memory import RecordingNotifier, ScriptedMailer, StaticDrafter
+from tests.fakes.stripe_events import store_events
 
 
 async def _ingest(db: Database, worker: Worker, event: dict[str, Any]) -> None:
-    async with db.transaction() as session:
-        assert await record_event(session, event)
+    assert await store_events(db, event) == [True]
     await worker.run_until_idle()
 
 

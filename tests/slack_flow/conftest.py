@@ -20,7 +20,6 @@ from bot.app import create_app
 from bot.runtime import Runtime
 from bot.settings import Settings
 from bot.wiring import build_runtime, build_worker
-from recovery.ingest import record_event
 from storage.models import Case, Draft, SlackMessage, VipTask
 from storage.queue import RetryPolicy
 from storage.worker import Worker
@@ -31,7 +30,7 @@ from tests.fakes.slack_requests import (
     view_submission_body,
 )
 from tests.fakes.slack_server import FakeSlack
-from tests.fakes.stripe_events import build_event
+from tests.fakes.stripe_events import build_event, store_events
 from tests.fakes.stripe_server import DEFAULT_API_KEY, FakeStripe
 
 SIGNING_SECRET = "slack-signing-secret-for-tests"
@@ -55,8 +54,7 @@ class SlackHarness:
 
     async def fail(self, invoice_id: str) -> None:
         event = build_event("invoice.payment_failed", self.stripe.update_invoice(invoice_id))
-        async with self.runtime.db.transaction() as session:
-            await record_event(session, event)
+        await store_events(self.runtime.db, event)
         await self.worker.run_until_idle()
 
     async def pay(self, invoice_id: str) -> None:
@@ -66,8 +64,7 @@ class SlackHarness:
             amount_remaining=0,
             amount_paid=self.stripe.update_invoice(invoice_id)["amount_due"],
         )
-        async with self.runtime.db.transaction() as session:
-            await record_event(session, build_event("invoice.paid", invoice))
+        await store_events(self.runtime.db, build_event("invoice.paid", invoice))
         await self.worker.run_until_idle()
 
     async def post(

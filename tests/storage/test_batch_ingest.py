@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select, text
 
-from recovery.ingest import ingest_item, record_event
+from recovery.ingest import ingest_item
 from storage.batch_ingest import BatchIngestWriter
 from storage.db import Database
 from storage.models import Job, StripeEventRow
@@ -68,23 +68,24 @@ def delivered(event_id: str) -> tuple[dict, str]:
     return payload, json.dumps(payload, indent=2, ensure_ascii=False)
 
 
-async def test_batch_rows_are_the_rows_the_orm_writes(db: Database, backend: str) -> None:
-    # One event through the ORM (record_event), one through the batch writer, which on SQLite
-    # is a plain sqlite3 connection storing the delivered JSON text as the payload.
-    orm_event, _ = delivered("evt_orm")
-    batch_event, body = delivered("evt_batch")
-    async with db.transaction() as session:
-        assert await record_event(session, orm_event) is True
+async def test_stored_rows_are_the_models_rows(db: Database, backend: str) -> None:
+    # One event stored from its delivered JSON text, one serialised by the model's JSON type;
+    # on SQLite the batch goes through a plain sqlite3 connection, whose values must be the ones
+    # SQLAlchemy writes (compared with a job enqueued through the ORM session).
+    text_event, body = delivered("evt_text")
+    dict_event, _ = delivered("evt_dict")
     writer = BatchIngestWriter(db)
-    assert await writer.submit(ingest_item(batch_event, payload_json=body)) is True
+    assert await writer.submit(ingest_item(text_event, payload_json=body)) is True
+    assert await writer.submit(ingest_item(dict_event)) is True
     await writer.close()
+    async with db.transaction() as session:
+        await enqueue(session, kind="reference", payload={"event_id": "reference"})
 
     async with db.sessions() as session:
         events = {row.id: row for row in await session.scalars(select(StripeEventRow))}
         jobs = {job.payload["event_id"]: job for job in await session.scalars(select(Job))}
-    assert events["evt_batch"].payload == batch_event
     now = datetime.now(UTC)
-    for event_id, source in (("evt_orm", orm_event), ("evt_batch", batch_event)):
+    for event_id, source in (("evt_text", text_event), ("evt_dict", dict_event)):
         row, job = events[event_id], jobs[event_id]
         assert (row.type, row.object_id, row.stripe_created, row.payload) == (
             source["type"],
@@ -98,14 +99,14 @@ async def test_batch_rows_are_the_rows_the_orm_writes(db: Database, backend: str
             "process_stripe_event",
             "queued",
             0,
-            8,
+            jobs["reference"].max_attempts,
         )
         assert job.dedupe_key == f"stripe_event:{event_id}"
         assert job.serial_key == f"invoice:{source['data']['object']['id']}"
         assert now - timedelta(seconds=30) < job.run_at <= now and job.created_at == job.run_at
         assert job.lease_expires_at is job.locked_by is job.started_at is job.finished_at is None
 
-    if backend == "sqlite":  # the stored text itself: same formats as the ORM's
+    if backend == "sqlite":  # the stored text itself: the formats SQLAlchemy writes
         async with db.sessions() as session:
             stored = {
                 r.id: r
@@ -117,14 +118,26 @@ async def test_batch_rows_are_the_rows_the_orm_writes(db: Database, backend: str
                     )
                 )
             }
+            reference = (
+                await session.execute(
+                    text("SELECT run_at, created_at, payload FROM jobs WHERE kind = 'reference'")
+                )
+            ).one()
         timestamp = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}$")
+        assert all(timestamp.match(t) for t in (reference.run_at, reference.created_at))
+        assert reference.payload == json.dumps({"event_id": "reference"})
         for r in stored.values():
             assert all(timestamp.match(t) for t in (r.received_at, r.run_at, r.created_at))
             assert r.job_payload == json.dumps({"event_id": r.id}) and r.created_type == "integer"
-        assert stored["evt_batch"].payload == body  # the delivery's text, not re-serialised
+        assert stored["evt_text"].payload == body  # the delivery's text, not re-serialised
+        assert stored["evt_dict"].payload == json.dumps(dict_event)
 
-    claimed = [await claim(db, worker_id="w", lease_s=30) for _ in range(2)]
-    assert {job.payload["event_id"] for job in claimed if job} == {"evt_orm", "evt_batch"}
+    claimed = [await claim(db, worker_id="w", lease_s=30) for _ in range(3)]
+    assert {job.payload["event_id"] for job in claimed if job} == {
+        "evt_text",
+        "evt_dict",
+        "reference",
+    }
 
 
 async def test_a_batch_wakes_the_in_process_worker_after_its_commit(db: Database) -> None:
