@@ -95,8 +95,12 @@ def serve(name: str, database_url: str | None) -> None:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     print(sock.getsockname()[1], flush=True)
-    # The same server settings `dunbot serve` uses (uvloop and httptools when installed).
-    config = uvicorn.Config(app, log_config=None, access_log=False, log_level="warning")
+    if name == "dunbot":  # the server settings `dunbot serve` uses (bounded request heads)
+        from bot.server import server_config
+
+        config = server_config(app, host="127.0.0.1", port=0, log_level="warning")
+    else:  # uvicorn's defaults (uvloop and httptools when installed)
+        config = uvicorn.Config(app, log_config=None, access_log=False, log_level="warning")
     uvicorn.Server(config).run(sockets=[sock])
 
 

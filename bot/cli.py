@@ -105,13 +105,14 @@ def serve(
     import uvicorn
 
     from bot.app import freeze_startup_heap
+    from bot.server import server_config
     from bot.wiring import build_app
 
     settings = _settings()
     _require_migrated(settings)
     application = _or_config_error(lambda: build_app(settings, run_worker=not no_worker))
     freeze_startup_heap()
-    uvicorn.run(application, host=host, port=port, log_config=None, access_log=False)
+    uvicorn.Server(server_config(application, host=host, port=port)).run()
 
 
 @app.command()
@@ -273,6 +274,7 @@ def demo(
         reset_demo_db,
         reset_demo_outbox,
     )
+    from bot.server import server_config
     from storage.instance import DatabaseMode
     from storage.migrate import upgrade
 
@@ -295,7 +297,7 @@ def demo(
     typer.echo(f"  recovery dashboard:        http://127.0.0.1:{port}/dashboard")
     typer.echo(f"  database: {settings.database_url}   emails: {settings.email_outbox_dir}/")
     typer.echo("  Ctrl+C to stop.")
-    uvicorn.run(application, host="127.0.0.1", port=port, log_config=None, access_log=False)
+    uvicorn.Server(server_config(application, host="127.0.0.1", port=port)).run()
 
 
 @app.command()

@@ -61,8 +61,7 @@ class IngestItem:
     job_payload: dict[str, Any]
     job_dedupe_key: str
     job_serial_key: str | None
-    # `payload` as JSON text, exactly as delivered (stored as is on SQLite); None: serialise it.
-    payload_json: str | None = None
+    payload_json: str  # `payload` as JSON text (as delivered): stored as is on SQLite
 
     def rows(self, now: datetime) -> tuple[dict[str, Any], dict[str, Any]]:
         """The event row and the job row this item becomes, received `now`."""
@@ -133,15 +132,36 @@ class BatchIngestWriter:
                 batch.append(self._queue.get_nowait())
             try:
                 results = await self._write([item for item, _ in batch])
-            except Exception as error:  # noqa: BLE001 - each waiting request gets the error
-                log.exception("ingest batch failed", extra={"size": len(batch)})
-                for _, future in batch:
-                    if not future.done():
-                        future.set_exception(error)
+            except Exception as error:  # noqa: BLE001 - settled below, item by item
+                if len(batch) == 1:
+                    self._fail(batch[0], error)
+                    continue
+                # One bad member must not fail its neighbours: write each alone.
+                log.warning(
+                    "ingest batch failed; writing its events one by one",
+                    extra={"size": len(batch), "error": type(error).__name__},
+                )
+                for member in batch:
+                    try:
+                        [is_new] = await self._write([member[0]])
+                    except Exception as member_error:  # noqa: BLE001 - its request gets it
+                        self._fail(member, member_error)
+                    else:
+                        _settle(member[1], is_new)
                 continue
             for (_, future), is_new in zip(batch, results, strict=True):
-                if not future.done():
-                    future.set_result(is_new)
+                _settle(future, is_new)
+
+    @staticmethod
+    def _fail(member: tuple[IngestItem, asyncio.Future[bool]], error: Exception) -> None:
+        """Hand `error` to the member's request; log its type only (its text may hold data)."""
+        item, future = member
+        log.error(
+            "event could not be stored",
+            extra={"event_id": item.event_id, "error": type(error).__name__},
+        )
+        if not future.done():
+            future.set_exception(error)
 
     async def _write(self, items: list[IngestItem]) -> list[bool]:
         if self._sqlite is not None:
@@ -194,6 +214,11 @@ class BatchIngestWriter:
                 )
                 session.info[JOBS_ENQUEUED_FLAG] = True
         return is_new
+
+
+def _settle(future: asyncio.Future[bool], is_new: bool) -> None:
+    if not future.done():  # its request may have gone away (cancelled) meanwhile
+        future.set_result(is_new)
 
 
 def _insert_or_ignore(session: AsyncSession) -> Any:
@@ -268,8 +293,6 @@ _KNOWN_EVENTS = select(StripeEventRow.id).where(
 _KNOWN_EVENTS_SQL = _KNOWN_EVENTS.compile(dialect=_SQLITE).string
 _INSERT_EVENTS = SqliteInsert(insert(StripeEventRow))
 _PAYLOAD = frozenset({"payload"})
-_json_text = StripeEventRow.payload.type.dialect_impl(_SQLITE).bind_processor(_SQLITE)
-assert _json_text is not None
 _INSERT_JOBS = SqliteInsert(
     sqlite.insert(Job).on_conflict_do_nothing(index_elements=["dedupe_key"])
 )
@@ -312,8 +335,7 @@ class SqliteBatchThread:
             if fresh:
                 events, jobs = zip(*(item.rows(now) for item in fresh), strict=True)
                 for event, item in zip(events, fresh, strict=True):
-                    text = item.payload_json
-                    event["payload"] = _json_text(event["payload"]) if text is None else text
+                    event["payload"] = item.payload_json
                 connection.executemany(*_INSERT_EVENTS.parameters(events, as_given=_PAYLOAD))
                 connection.executemany(*_INSERT_JOBS.parameters(jobs))
             connection.execute("COMMIT")

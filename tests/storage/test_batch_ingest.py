@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import re
 from datetime import UTC, datetime, timedelta
@@ -158,3 +159,21 @@ async def test_a_closed_writer_can_write_again(db: Database) -> None:
     assert await writer.submit(ingest_item(event("evt_b"))) is True
     await writer.close()
     assert await counts(db) == (2, 2)
+
+
+async def test_a_member_the_database_refuses_fails_alone(db: Database) -> None:
+    # Validation keeps such events out of batches; should one still get in, its batch is
+    # written again member by member, and only it fails.
+    good = [ingest_item(delivered(f"evt_ok_{n}")[0]) for n in range(3)]
+    unstorable = dataclasses.replace(
+        ingest_item(delivered("evt_unstorable")[0]), stripe_created=2**70
+    )
+    writer = BatchIngestWriter(db)
+    results = await asyncio.gather(
+        *(writer.submit(item) for item in [good[0], unstorable, *good[1:]]),
+        return_exceptions=True,
+    )
+    await writer.close()
+    assert results[0] is True and results[2:] == [True, True]
+    assert isinstance(results[1], Exception)
+    assert await counts(db) == (3, 3)
