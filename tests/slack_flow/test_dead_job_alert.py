@@ -8,11 +8,10 @@ from pathlib import Path
 from sqlalchemy import select
 
 from bot.slack.ids import DeadJobAction
-from recovery.ingest import record_event
 from storage.models import Case, Job, JobStatus
 from storage.queue import JOB_DIED
 from tests.fakes.slack_server import FakeSlack
-from tests.fakes.stripe_events import build_event
+from tests.fakes.stripe_events import build_event, store_events
 from tests.fakes.stripe_server import FakeStripe
 from tests.slack_flow.conftest import (
     APPROVALS,
@@ -37,8 +36,7 @@ async def _poison_event(sh: SlackHarness) -> tuple[str, Job]:
     add_standard(sh.stripe, name="Ana Secretname", email="ana.secret@example.com")
     invoice = sh.stripe.update_invoice("in_std", customer=None)
     event = build_event("invoice.payment_failed", invoice)
-    async with sh.runtime.db.transaction() as session:
-        await record_event(session, event)
+    await store_events(sh.runtime.db, event)
     await sh.worker.run_until_idle()
     [job] = await _jobs(sh, "process_stripe_event")
     return event["id"], job
