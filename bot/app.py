@@ -11,7 +11,15 @@ from typing import Any
 from fastapi import FastAPI
 from starlette.types import Receive, Scope, Send
 
-from bot.routes import dashboard, favicon, health, history, pay_link, stripe_webhook
+from bot.routes import (
+    dashboard,
+    favicon,
+    health,
+    history,
+    pay_link,
+    stripe_webhook,
+    twilio_sms,
+)
 from bot.runtime import Runtime
 from storage.worker import Worker
 
@@ -55,6 +63,7 @@ def create_app(runtime: Runtime, *, worker: Worker | None = None) -> DunbotApp:
     app.include_router(favicon.router)
     app.include_router(pay_link.router)
     app.include_router(history.router)
+    app.include_router(twilio_sms.router)
     if runtime.slack is not None:
         from bot.slack.app import slack_router
 

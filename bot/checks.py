@@ -8,7 +8,7 @@ from pathlib import Path
 from sqlalchemy import make_url
 from sqlalchemy.exc import ArgumentError
 
-from bot.channel_checks import channel_problems
+from bot.channel_checks import channel_problems, twilio_probe
 from bot.settings import Settings
 
 Echo = Callable[[str], object]
@@ -174,6 +174,7 @@ def _configured(settings: Settings) -> dict[str, bool]:
         "stripe": settings.stripe_api_key is not None,
         "slack": settings.slack_bot_token is not None,
         "smtp": settings.email_backend == "smtp" and bool(settings.smtp_host),
+        "twilio": "sms" in settings.dunning_channels,
     }
 
 
@@ -186,6 +187,7 @@ async def run_checks(settings: Settings, *, echo: Echo) -> int:
         "stripe": _stripe,
         "slack": _slack,
         "smtp": _smtp,
+        "twilio": twilio_probe,
     }
     configured = _configured(settings)
     for name, probe in probes.items():

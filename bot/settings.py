@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import (
@@ -93,6 +94,17 @@ class Settings(BaseSettings):
     dashboard_token: SecretStr | None = None
 
     public_url: str | None = None  # where customers and Twilio reach dunbot
+    dunning_channels: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["email"])
+    sms_consent_field: str = "sms_consent"
+    company_timezone: str = "UTC"
+    twilio_account_sid: str | None = None
+    twilio_auth_token: SecretStr | None = None
+    twilio_from: str | None = None
+    twilio_messaging_service_sid: str | None = None
+    twilio_api_base: str = "https://api.twilio.com"
+    teams_webhook_url: SecretStr | None = None
+    task_webhook_url: str | None = None
+    task_webhook_secret: SecretStr | None = None
     pay_link: Literal["invoice", "portal"] = "invoice"
     pay_link_secret: SecretStr | None = None  # signs /r/<token>; derived from STRIPE_API_KEY
 
@@ -121,6 +133,26 @@ class Settings(BaseSettings):
         """Accept 'U1, U2' from the environment as well as a list from the TOML file."""
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("dunning_channels", mode="before")
+    @classmethod
+    def _parse_channels(cls, value: Any) -> Any:
+        """`DUNNING_CHANNELS=email,sms`: each one known, at least one."""
+        names = value.split(",") if isinstance(value, str) else value
+        names = [str(name).strip().lower() for name in names if str(name).strip()]
+        if not names or any(name not in {"email", "sms"} for name in names):
+            raise ValueError("DUNNING_CHANNELS must be email, sms or email,sms")
+        return list(dict.fromkeys(names))
+
+    @field_validator("company_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        """An IANA zone name such as Europe/Berlin."""
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise ValueError(f"COMPANY_TIMEZONE={value!r} is not an IANA time zone") from error
         return value
 
     @field_validator("vip_ltv_thresholds")

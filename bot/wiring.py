@@ -17,7 +17,7 @@ from recovery.config import RecoveryConfig
 from recovery.drafting.guarded import GuardedDrafter
 from recovery.engine import JobHandler, RecoveryEngine
 from recovery.jobkinds import SLACK_JOB_KINDS, JobKind
-from recovery.protocols import Billing, Mailer, Notifier, PayLinks
+from recovery.protocols import Billing, Mailer, Notifier, PayLinks, SmsSender
 from storage.db import Database
 from storage.worker import Worker
 
@@ -38,6 +38,9 @@ def secret_values(settings: Settings) -> list[str]:
         settings.smtp_password,
         settings.dashboard_token,
         settings.pay_link_secret,
+        settings.twilio_auth_token,
+        settings.teams_webhook_url,
+        settings.task_webhook_secret,
     ]
     return [s.get_secret_value() for s in secrets if s is not None]
 
@@ -60,6 +63,8 @@ def recovery_config(settings: Settings) -> RecoveryConfig:
         company_name=settings.company_name,
         email_from=settings.email_from,
         email_reply_to=settings.email_reply_to,
+        sms_consent_field=settings.sms_consent_field,
+        company_timezone=settings.company_timezone,
     )
 
 
@@ -113,6 +118,26 @@ def build_pay_links(settings: Settings) -> PayLinks | None:
     return PortalPayLinks(signer=signer, public_url=settings.public_url)
 
 
+def build_sms_sender(settings: Settings) -> SmsSender | None:
+    """Twilio, when DUNNING_CHANNELS includes sms and the account is configured."""
+    if "sms" not in settings.dunning_channels:
+        return None
+    if not settings.twilio_account_sid or settings.twilio_auth_token is None:
+        raise RuntimeError(
+            "DUNNING_CHANNELS includes sms: set TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and "
+            "TWILIO_FROM (or TWILIO_MESSAGING_SERVICE_SID); run `dunbot check`."
+        )
+    from bot.adapters.twilio_sms import TwilioSmsSender
+
+    return TwilioSmsSender(
+        account_sid=settings.twilio_account_sid,
+        auth_token=settings.twilio_auth_token.get_secret_value(),
+        sender=settings.twilio_from,
+        messaging_service_sid=settings.twilio_messaging_service_sid,
+        api_base=settings.twilio_api_base,
+    )
+
+
 def build_slack(settings: Settings, db: Database, *, livemode: bool) -> SlackParts | None:
     """The Slack adapter, when a bot token and signing secret are configured."""
     if settings.slack_bot_token is None or settings.slack_signing_secret is None:
@@ -140,6 +165,7 @@ def build_slack(settings: Settings, db: Database, *, livemode: bool) -> SlackPar
         account_managers=frozenset(settings.account_managers),
         livemode=livemode,
         company_name=settings.company_name,
+        dunning_channels=frozenset(settings.dunning_channels),
     )
     bolt = build_bolt_app(
         signing_secret=settings.slack_signing_secret.get_secret_value(), client=client, deps=deps
@@ -179,6 +205,7 @@ def build_runtime(
         notifier=notifier or (slack.notifier if slack else None),
         config=recovery_config(settings),
         pay_links=build_pay_links(settings),
+        sms_sender=build_sms_sender(settings),
     )
     runtime = Runtime(
         settings=settings,

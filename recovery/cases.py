@@ -37,7 +37,9 @@ from storage.models import (
     Draft,
     DraftStatus,
     OutboxEmail,
+    OutboxSms,
     OutboxStatus,
+    SmsStatus,
     TaskStatus,
     VipTask,
     utcnow,
@@ -356,6 +358,14 @@ async def close_case(
             ),
         )
         .values(status=OutboxStatus.CANCELLED, last_error=f"invoice {status}")
+    )
+    await session.execute(
+        update(OutboxSms)
+        .where(
+            OutboxSms.case_id == case.id,
+            OutboxSms.status.in_([SmsStatus.APPROVED, SmsStatus.HELD, SmsStatus.RETRYING]),
+        )
+        .values(status=SmsStatus.CANCELLED, last_error=f"invoice {status}")
     )
     await session.execute(
         update(VipTask)

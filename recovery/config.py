@@ -25,6 +25,8 @@ class RecoveryConfig:
     email_from: str = "billing@example.com"
     email_reply_to: str | None = None
     pause_recheck_s: float = 60.0
+    sms_consent_field: str = "sms_consent"
+    company_timezone: str = "UTC"
 
     @property
     def vip_thresholds(self) -> VipThresholds:

@@ -24,7 +24,9 @@ from storage.models import (
     Draft,
     DraftStatus,
     OutboxEmail,
+    OutboxSms,
     OutboxStatus,
+    SmsStatus,
     TaskStatus,
     VipTask,
     utcnow,
@@ -106,9 +108,14 @@ async def _current(session: AsyncSession, draft_id: int) -> tuple[Draft, Case] |
 
 
 async def approve_draft(
-    session: AsyncSession, *, draft_id: int, version: int, actor: Actor
+    session: AsyncSession,
+    *,
+    draft_id: int,
+    version: int,
+    actor: Actor,
+    channels: frozenset[str] = frozenset({"email"}),
 ) -> Outcome:
-    """Approve: the email is queued for sending exactly once."""
+    """Approve: the email and/or the SMS (`channels`) are queued for sending exactly once."""
     current = await _current(session, draft_id)
     if isinstance(current, Outcome):
         return current
@@ -127,23 +134,43 @@ async def approve_draft(
                 "review the updated card and approve again.",
             )
         return Outcome(False, _why_not_pending(draft, case))
-    outbox = OutboxEmail(
-        draft_id=draft.id,
-        case_id=case.id,
-        status=OutboxStatus.APPROVED,
-        message_id=f"<dunbot-{draft.id}-{uuid.uuid4().hex}@dunbot>",
+    if "email" in channels:
+        outbox = OutboxEmail(
+            draft_id=draft.id,
+            case_id=case.id,
+            status=OutboxStatus.APPROVED,
+            message_id=f"<dunbot-{draft.id}-{uuid.uuid4().hex}@dunbot>",
+        )
+        session.add(outbox)
+        await session.flush()
+        await enqueue(
+            session,
+            kind=JobKind.SEND_EMAIL,
+            payload={"outbox_id": outbox.id},
+            dedupe_key=f"send:{outbox.id}",
+            serial_key=invoice_serial_key(case.invoice_id),
+        )
+    if "sms" in channels:
+        await queue_sms(session, draft_id=draft.id, case=case)
+    await _draft_changed(session, draft.id, case, actor, "draft_approved")
+    what = " and ".join(
+        name for channel, name in (("email", "the email"), ("sms", "the SMS")) if channel in channels
     )
-    session.add(outbox)
+    return Outcome(True, f"Approved: {what} will be sent if the invoice is still unpaid.")
+
+
+async def queue_sms(session: AsyncSession, *, draft_id: int, case: Case) -> None:
+    """One SMS outbox row for the draft and its send job (once: unique per draft)."""
+    sms = OutboxSms(draft_id=draft_id, case_id=case.id, status=SmsStatus.APPROVED)
+    session.add(sms)
     await session.flush()
     await enqueue(
         session,
-        kind=JobKind.SEND_EMAIL,
-        payload={"outbox_id": outbox.id},
-        dedupe_key=f"send:{outbox.id}",
+        kind=JobKind.SEND_SMS,
+        payload={"sms_id": sms.id},
+        dedupe_key=f"send_sms:{sms.id}",
         serial_key=invoice_serial_key(case.invoice_id),
     )
-    await _draft_changed(session, draft.id, case, actor, "draft_approved")
-    return Outcome(True, "Approved: the email will be sent if the invoice is still unpaid.")
 
 
 async def reject_draft(

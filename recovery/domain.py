@@ -103,6 +103,8 @@ class CustomerSnapshot(BaseModel):
     metadata: dict[str, str] = Field(default_factory=dict)
     deleted: bool = False
     created: datetime | None = None  # customer since (tenure)
+    phone: str | None = None  # as the customer typed it; SMS normalises it to E.164
+    country: str | None = None  # ISO code of the customer's address, for national numbers
 
 
 class DeclineInfo(BaseModel):

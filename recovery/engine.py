@@ -12,7 +12,8 @@ from recovery.jobkinds import JobKind
 from recovery.notify import NotifyCall, enqueue_notify, run_notify
 from recovery.pauses import expire_pause
 from recovery.proposals import ProposalService
-from recovery.protocols import Billing, Drafter, Mailer, Notifier, PayLinks
+from recovery.protocols import Billing, Drafter, Mailer, Notifier, PayLinks, SmsSender
+from recovery.sms_delivery import SmsDeliveryService
 from storage.db import Database
 from storage.models import TaskStatus, VipTask, utcnow
 from storage.queue import ClaimedJob
@@ -33,6 +34,7 @@ class RecoveryEngine:
         notifier: Notifier | None,
         config: RecoveryConfig,
         pay_links: PayLinks | None = None,
+        sms_sender: SmsSender | None = None,
     ) -> None:
         self.db = db
         self.config = config
@@ -43,6 +45,9 @@ class RecoveryEngine:
         self.delivery = DeliveryService(
             db=db, billing=billing, mailer=mailer, config=config, pay_links=pay_links
         )
+        self.sms = SmsDeliveryService(
+            db=db, billing=billing, sender=sms_sender, config=config, pay_links=pay_links
+        )
 
     def job_handlers(self) -> dict[JobKind, JobHandler]:
         """Handlers by job kind, for storage.worker.Worker."""
@@ -51,6 +56,7 @@ class RecoveryEngine:
             JobKind.REEVALUATE_CASE: self._reevaluate,
             JobKind.DRAFT_EMAIL: self._draft,
             JobKind.SEND_EMAIL: self._send,
+            JobKind.SEND_SMS: self._send_sms,
             JobKind.NOTIFY: self._notify,
             JobKind.VIP_CLAIM_REMINDER: self._vip_reminder,
             JobKind.PAUSE_EXPIRED: self._pause_expired,
@@ -76,6 +82,9 @@ class RecoveryEngine:
         await self.delivery.send(
             job.payload["outbox_id"], final_attempt=job.attempts >= job.max_attempts
         )
+
+    async def _send_sms(self, job: ClaimedJob) -> None:
+        await self.sms.send(job.payload["sms_id"], final_attempt=job.attempts >= job.max_attempts)
 
     async def _notify(self, job: ClaimedJob) -> None:
         if self.notifier is not None:

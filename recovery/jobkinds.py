@@ -19,6 +19,7 @@ class JobKind(StrEnum):
     NOTIFY = "notify"
     VIP_CLAIM_REMINDER = "vip_claim_reminder"
     PAUSE_EXPIRED = "pause_expired"
+    SEND_SMS = "send_sms"
     # Slack-side work (ephemeral replies, the App Home, /dunning look-ups): bot/slack/jobs.py.
     SLACK_EPHEMERAL = "slack_ephemeral"
     SLACK_PUBLISH_HOME = "slack_publish_home"
@@ -44,6 +45,7 @@ CASE_WORK_KINDS = (
     JobKind.REEVALUATE_CASE,
     JobKind.DRAFT_EMAIL,
     JobKind.SEND_EMAIL,
+    JobKind.SEND_SMS,
     JobKind.VIP_CLAIM_REMINDER,
 )
 

@@ -75,6 +75,28 @@ class BillingWriter(Protocol):
 Billing = BillingReader
 
 
+class SmsError(Exception):
+    """Base class of SMS delivery failures."""
+
+
+class TemporarySmsError(SmsError):
+    """Not sent, safe to retry (429, 5xx, the provider unreachable before the request)."""
+
+
+class PermanentSmsError(SmsError):
+    """Not sent and never will be (invalid number, the recipient opted out, bad sender)."""
+
+
+class UnknownSmsOutcome(SmsError):
+    """The request may have reached the provider: never resend blindly."""
+
+
+class SmsSender(Protocol):
+    """Sends one SMS; returns the provider's message id; raises an SmsError subclass."""
+
+    async def send(self, *, to: str, body: str) -> str: ...
+
+
 class PayLinks(Protocol):
     """The one link of a case's email (PAY_LINK): Stripe's invoice page or a dunbot link."""
 

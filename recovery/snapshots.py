@@ -88,6 +88,8 @@ def customer_snapshot(data: Mapping[str, Any]) -> CustomerSnapshot:
         metadata={str(key): str(value) for key, value in metadata.items()},
         deleted=False,
         created=_timestamp(data.get("created")),
+        phone=data.get("phone") or None,
+        country=((data.get("address") or {}).get("country")) or None,
     )
 
 

@@ -406,3 +406,70 @@ class InstanceRow(Base):
     mode: Mapped[str | None] = mapped_column(String(10))
     marked_at: Mapped[datetime | None]
     heartbeat_at: Mapped[datetime | None]
+
+
+class SmsStatus(StrEnum):
+    """approved → held (quiet hours) → sending → sent | retrying | failed | unknown; or
+    skipped (no consent, number or opt-in) and cancelled (paid meanwhile)."""
+
+    APPROVED = "approved"
+    HELD = "held"
+    SENDING = "sending"
+    SENT = "sent"
+    RETRYING = "retrying"
+    FAILED = "failed"
+    UNKNOWN = "unknown"
+    SKIPPED = "skipped"
+    CANCELLED = "cancelled"
+
+
+class OutboxSms(Base):
+    """One approved SMS and where its delivery stands. Never blindly resent."""
+
+    __tablename__ = "outbox_sms"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    draft_id: Mapped[int] = mapped_column(ForeignKey("drafts.id"), unique=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    status: Mapped[str] = mapped_column(String(20), default=SmsStatus.APPROVED)
+    to_phone: Mapped[str | None] = mapped_column(String(32), index=True)
+    body: Mapped[str | None] = mapped_column(Text)
+    twilio_sid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    attempts: Mapped[int] = mapped_column(default=0)
+    held_until: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+
+
+class SmsOptOut(Base):
+    """A number that replied STOP (and not START since): no SMS goes to it."""
+
+    __tablename__ = "sms_opt_outs"
+
+    phone: Mapped[str] = mapped_column(String(32), primary_key=True)
+    keyword: Mapped[str] = mapped_column(String(20))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TaskDeliveryStatus(StrEnum):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
+class TaskDelivery(Base):
+    """A VIP task sent to one more target (Teams, an outbound webhook): once per task."""
+
+    __tablename__ = "task_deliveries"
+    __table_args__ = (UniqueConstraint("task_id", "target", name="uq_task_deliveries_target"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("vip_tasks.id"), index=True)
+    target: Mapped[str] = mapped_column(String(30))
+    message_id: Mapped[str] = mapped_column(String(64), unique=True)  # webhook-id, stable
+    status: Mapped[str] = mapped_column(String(20), default=TaskDeliveryStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    delivered_at: Mapped[datetime | None]

@@ -20,10 +20,14 @@ from storage.models import OutboxEmail
 NO_EMAIL = Outcome(False, "Nothing changed: this draft has no email.")
 
 
-async def approve(session: AsyncSession, click: Click, _deps: SlackDeps) -> Outcome:
-    """Approve the draft: its email is queued to be sent once."""
+async def approve(session: AsyncSession, click: Click, deps: SlackDeps) -> Outcome:
+    """Approve the draft: its email (and SMS, per DUNNING_CHANNELS) is queued to be sent once."""
     return await decisions.approve_draft(
-        session, draft_id=click.card.id, version=click.card.version, actor=slack_actor(click.user)
+        session,
+        draft_id=click.card.id,
+        version=click.card.version,
+        actor=slack_actor(click.user),
+        channels=deps.dunning_channels,
     )
 
 

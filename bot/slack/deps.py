@@ -37,6 +37,7 @@ class SlackDeps:
     account_managers: frozenset[str]
     livemode: bool = True
     company_name: str = ""
+    dunning_channels: frozenset[str] = frozenset({"email"})  # what Approve sends
 
     def members(self, role: Role) -> frozenset[str]:
         """The Slack user ids holding `role`."""

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import SecretStr, ValidationError
 
-from bot.channel_checks import channel_problems
+from bot.channel_checks import channel_problems, twilio_probe
 from bot.settings import Settings
+from tests.fakes.twilio_server import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
 
 
 def _problems(**fields: object) -> list[str]:
@@ -33,3 +35,34 @@ def test_portal_link_needs_an_https_public_url(public_url: str | None, expected:
 def test_portal_link_with_public_url_passes() -> None:
     assert _problems(pay_link="portal", public_url="https://dunbot.example.com") == []
     assert _problems(pay_link="portal", public_url="http://127.0.0.1:8000") == []
+
+
+SMS = {"dunning_channels": ["email", "sms"], "public_url": "https://dunbot.example.com"}
+
+
+def test_sms_needs_the_twilio_account_and_a_sender() -> None:
+    problems = " ".join(_problems(**SMS))
+    assert "TWILIO_ACCOUNT_SID" in problems and "TWILIO_AUTH_TOKEN" in problems
+    assert "TWILIO_FROM" in problems
+    assert _problems(
+        **SMS, twilio_account_sid=ACCOUNT_SID, twilio_auth_token="t", twilio_from="+15005550006"
+    ) == []  # fmt: skip
+    [bad] = _problems(**SMS, twilio_account_sid=ACCOUNT_SID, twilio_auth_token="t",
+                      twilio_messaging_service_sid="XX123")  # fmt: skip
+    assert "must start with MG" in bad
+
+
+async def test_twilio_probe_reaches_the_account() -> None:
+    with FakeTwilio() as twilio:
+        good = Settings(**SMS, twilio_account_sid=ACCOUNT_SID, twilio_auth_token=AUTH_TOKEN,
+                        twilio_from="+15005550006", twilio_api_base=twilio.base_url)  # fmt: skip
+        assert await twilio_probe(good) is None
+        bad = good.model_copy(update={"twilio_auth_token": SecretStr("wrong")})
+        assert "Twilio refused the account" in (await twilio_probe(bad) or "")
+
+
+def test_unknown_channel_or_zone_is_a_clear_error() -> None:
+    with pytest.raises(ValidationError, match="DUNNING_CHANNELS must be"):
+        Settings(dunning_channels="email,fax")
+    with pytest.raises(ValidationError, match="not an IANA time zone"):
+        Settings(company_timezone="Mars/Base")
