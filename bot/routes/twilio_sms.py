@@ -13,7 +13,6 @@ from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request, Response
 from sqlalchemy import delete, select
-from twilio.request_validator import RequestValidator
 
 from bot.runtime import Runtime
 from recovery import audit
@@ -57,6 +56,8 @@ async def inbound_sms(request: Request) -> Response:
     url = settings.public_url.rstrip("/") + request.url.path
     if request.url.query:
         url += f"?{request.url.query}"
+    from twilio.request_validator import RequestValidator  # the SDK only when SMS is on
+
     validator = RequestValidator(settings.twilio_auth_token.get_secret_value())
     signature = request.headers.get("x-twilio-signature", "")
     if not signature or not validator.validate(url, params, signature):
