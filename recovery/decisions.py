@@ -153,9 +153,8 @@ async def approve_draft(
     if "sms" in channels:
         await queue_sms(session, draft_id=draft.id, case=case)
     await _draft_changed(session, draft.id, case, actor, "draft_approved")
-    what = " and ".join(
-        name for channel, name in (("email", "the email"), ("sms", "the SMS")) if channel in channels
-    )
+    names = {"email": "the email", "sms": "the SMS"}
+    what = " and ".join(name for channel, name in names.items() if channel in channels)
     return Outcome(True, f"Approved: {what} will be sent if the invoice is still unpaid.")
 
 
