@@ -8,15 +8,16 @@ The queue enqueues a `job_died` job in the transaction that marks a job dead
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from recovery import audit
+from storage.db import Database
 from storage.models import Case, Draft, Job, OutboxEmail, StripeEventRow, VipTask
 from storage.queue import ClaimedJob, retry_dead
+from storage.worker import JobHandler
 
 log = logging.getLogger("dunbot.jobs")
 
@@ -136,7 +137,7 @@ async def retry_job(session: AsyncSession, *, job_id: int, actor: str) -> RetryO
     return RetryOutcome(True, f"Job #{job_id} is queued to run again.")
 
 
-def log_job_died_handler(db: Any) -> Callable[[ClaimedJob], Awaitable[None]]:
+def log_job_died_handler(db: Database) -> JobHandler:
     """Without Slack: the death goes to the log at ERROR, for whoever watches it."""
 
     async def job_died(job: ClaimedJob) -> None:

@@ -65,6 +65,12 @@ class Runtime:
         client.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=client.timeout))
         self.resources.push_async_callback(client.session.close)
 
+    def require_billing(self) -> BillingReader:
+        """The billing reader; a runtime built without one cannot run jobs."""
+        if self.billing is None:
+            raise RuntimeError("this runtime has no billing (build it with build_runtime)")
+        return self.billing
+
     def require_engine(self) -> RecoveryEngine:
         """The recovery engine; a runtime built without one cannot run jobs."""
         if self.engine is None:

@@ -15,11 +15,11 @@ from bot.runtime import Runtime, SlackParts
 from bot.settings import Settings
 from recovery.config import RecoveryConfig
 from recovery.drafting.guarded import GuardedDrafter
-from recovery.engine import JobHandler, RecoveryEngine
+from recovery.engine import RecoveryEngine
 from recovery.jobkinds import SLACK_JOB_KINDS, JobKind
 from recovery.protocols import Billing, Mailer, Notifier, PayLinks, SmsSender
 from storage.db import Database
-from storage.worker import Worker
+from storage.worker import JobHandler, Worker
 
 if TYPE_CHECKING:
     from bot.adapters.stripe_billing import StripeBilling
@@ -234,7 +234,7 @@ def job_handlers(runtime: Runtime) -> dict[JobKind, JobHandler]:
                 db=runtime.db,
                 notifier=slack.notifier,
                 client=slack.client,
-                billing=runtime.billing,
+                billing=runtime.require_billing(),
                 finance_approvers=frozenset(settings.finance_approvers),
                 account_managers=frozenset(settings.account_managers),
             )
@@ -267,7 +267,7 @@ def dead_job_handlers(runtime: Runtime, slack: SlackParts | None) -> dict[JobKin
 def build_worker(runtime: Runtime) -> Worker:
     return Worker(
         runtime.db,
-        job_handlers(runtime),
+        {kind.value: handler for kind, handler in job_handlers(runtime).items()},
         lease_s=runtime.settings.job_lease_s,
         poll_s=runtime.settings.worker_poll_s,
         observer=runtime.metrics.observe_job,

@@ -319,7 +319,7 @@ def refresh_case(case: Case, facts: FailureFacts, decision: SegmentDecision) -> 
     case.hosted_invoice_url = invoice.hosted_invoice_url
     case.customer_email = invoice.customer_email or customer.email
     case.customer_name = invoice.customer_name or customer.name
-    case.locale = (customer.preferred_locales or [None])[0]
+    case.locale = customer.locale
     case.decline_category = decline.category
     case.decline_code = decline.decline_code
     case.segment = decision.segment
@@ -398,7 +398,7 @@ async def upsert_customer(
         session.add(row)
     row.name = customer.name
     row.email = customer.email
-    row.locale = (customer.preferred_locales or [None])[0]
+    row.locale = customer.locale
     row.tier_override = storable_line(customer.metadata.get("dunbot_tier"), max_chars=20)
     row.deleted = customer.deleted
     if ltv_by_currency is not None:

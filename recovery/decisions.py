@@ -18,6 +18,7 @@ from recovery.guardrails import check_draft
 from recovery.jobkinds import JobKind, invoice_serial_key
 from recovery.notify import NotifyCall, enqueue_notify
 from recovery.storable_text import storable_text
+from storage.db import rows_affected
 from storage.models import (
     OPEN_CASE_STATUSES,
     Case,
@@ -93,7 +94,7 @@ async def _claim_draft(
         .where(Draft.id == draft_id, Draft.version == version, Draft.status == DraftStatus.PENDING)
         .values(version=Draft.version + 1, **values)
     )
-    return result.rowcount == 1
+    return rows_affected(result) == 1
 
 
 async def _current(session: AsyncSession, draft_id: int) -> tuple[Draft, Case] | Outcome:
@@ -282,7 +283,7 @@ async def _task_cas(
         .where(VipTask.id == task_id, VipTask.version == version, VipTask.status == expected)
         .values(version=VipTask.version + 1, **values)
     )
-    return result.rowcount == 1
+    return rows_affected(result) == 1
 
 
 async def _task_refusal(session: AsyncSession, task: VipTask) -> Outcome:
@@ -380,7 +381,7 @@ async def retry_unknown_email(session: AsyncSession, *, outbox_id: int, actor: A
         .values(status=OutboxStatus.RETRYING, last_error=None)
     )
     outbox = await session.get(OutboxEmail, outbox_id)
-    if outbox is None or result.rowcount != 1:
+    if outbox is None or rows_affected(result) != 1:
         return Outcome(False, "Nothing changed: this email is no longer waiting for a decision.")
     case = await session.get(Case, outbox.case_id)
     assert case is not None
@@ -406,7 +407,7 @@ async def mark_email_sent(session: AsyncSession, *, outbox_id: int, actor: Actor
         .values(status=OutboxStatus.SENT, sent_at=now, marked_sent_by=actor.id)
     )
     outbox = await session.get(OutboxEmail, outbox_id)
-    if outbox is None or result.rowcount != 1:
+    if outbox is None or rows_affected(result) != 1:
         return Outcome(False, "Nothing changed: this email is no longer of unknown outcome.")
     case = await session.get(Case, outbox.case_id)
     assert case is not None

@@ -131,9 +131,10 @@ class DeliveryService:
         """Decide with the fresh invoice: the email to send, a wait (paused), or an outcome."""
         async with self.db.transaction() as session:
             outbox = await session.get(OutboxEmail, outbox_id)
-            case = await session.get(Case, outbox.case_id)  # type: ignore[union-attr]
-            draft = await session.get(Draft, outbox.draft_id)  # type: ignore[union-attr]
-            assert outbox is not None and case is not None and draft is not None
+            assert outbox is not None
+            case = await session.get(Case, outbox.case_id)
+            draft = await session.get(Draft, outbox.draft_id)
+            assert case is not None and draft is not None
             if outbox.status not in SENDABLE:
                 return f"ignored_{outbox.status}"
             if not invoice.is_collectible:

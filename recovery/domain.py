@@ -106,6 +106,11 @@ class CustomerSnapshot(BaseModel):
     phone: str | None = None  # as the customer typed it; SMS normalises it to E.164
     country: str | None = None  # ISO code of the customer's address, for national numbers
 
+    @property
+    def locale(self) -> str | None:
+        """The customer's first preferred locale, if any."""
+        return self.preferred_locales[0] if self.preferred_locales else None
+
 
 class DeclineInfo(BaseModel):
     """Why the latest payment attempt failed. `message` is Stripe's text, for staff only."""

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
 from recovery.cases import CaseEngine
 from recovery.config import RecoveryConfig
 from recovery.delivery import DeliveryService
@@ -17,8 +15,7 @@ from recovery.sms_delivery import SmsDeliveryService
 from storage.db import Database
 from storage.models import TaskStatus, VipTask, utcnow
 from storage.queue import ClaimedJob
-
-JobHandler = Callable[[ClaimedJob], Awaitable[None]]
+from storage.worker import JobHandler
 
 
 class RecoveryEngine:

@@ -28,7 +28,6 @@ runs on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
-import statistics
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -124,11 +123,14 @@ def _share(part: int, whole: int) -> float | None:
 
 
 def _median(durations: Iterable[timedelta]) -> timedelta | None:
-    values = list(durations)
-    return statistics.median(values) if values else None
+    values = sorted(durations)
+    if not values:
+        return None
+    middle = len(values) // 2
+    return values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2
 
 
-def _sums(rows: Iterable[Row[tuple[str, Any]]]) -> dict[str, int]:
+def _sums(rows: Iterable[Row[str, Any]]) -> dict[str, int]:
     """(currency, sum) rows to a dict without zeros; PostgreSQL's SUM(bigint) is a Decimal."""
     return {currency: int(total) for currency, total in rows if total}
 

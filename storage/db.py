@@ -6,9 +6,9 @@ import asyncio
 import contextvars
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import event, make_url
+from sqlalchemy import CursorResult, Result, event, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -160,3 +160,8 @@ def prepare_sqlite_connection(dbapi_connection: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def rows_affected(result: Result[Any]) -> int:
+    """How many rows an UPDATE or DELETE changed (`execute()` is typed as a plain Result)."""
+    return cast("CursorResult[Any]", result).rowcount

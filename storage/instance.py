@@ -46,10 +46,7 @@ async def holds_work(db: Database) -> bool:
         for model in (StripeEventRow, Job, Case):
             if (
                 model.__tablename__ in names
-                and await connection.scalar(
-                    select(model.id).limit(1)  # type: ignore[attr-defined]
-                )
-                is not None
+                and await connection.scalar(select(model.id).limit(1)) is not None
             ):
                 return True
     return False

@@ -23,7 +23,7 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.db import JOBS_ENQUEUED_FLAG, Database
+from storage.db import JOBS_ENQUEUED_FLAG, Database, rows_affected
 from storage.models import Job, JobStatus, utcnow
 
 JOB_DIED = "job_died"
@@ -210,7 +210,7 @@ async def extend_lease(db: Database, *, job_id: int, worker_id: str, lease_s: fl
             .where(_owned(job_id, worker_id))
             .values(lease_expires_at=utcnow() + timedelta(seconds=lease_s))
         )
-        return result.rowcount == 1
+        return rows_affected(result) == 1
 
 
 async def complete(db: Database, *, job_id: int, worker_id: str) -> bool:
@@ -222,7 +222,7 @@ async def complete(db: Database, *, job_id: int, worker_id: str) -> bool:
             .where(_owned(job_id, worker_id))
             .values(status=JobStatus.SUCCEEDED, finished_at=now, lease_expires_at=None)
         )
-        return result.rowcount == 1
+        return rows_affected(result) == 1
 
 
 async def fail(
@@ -250,7 +250,7 @@ async def fail(
         result = await session.execute(
             update(Job).where(_owned(job.id, worker_id)).values(**values)
         )
-        if dead and result.rowcount == 1 and job.kind != JOB_DIED:
+        if dead and rows_affected(result) == 1 and job.kind != JOB_DIED:
             await enqueue(session, kind=JOB_DIED, payload={"job_id": job.id})
     return JobStatus.DEAD if dead else JobStatus.QUEUED
 
@@ -271,9 +271,9 @@ async def retry_dead(session: AsyncSession, *, job_id: int) -> bool:
             lease_expires_at=None,
         )
     )
-    if result.rowcount == 1:
+    if rows_affected(result) == 1:
         session.info[JOBS_ENQUEUED_FLAG] = True
-    return result.rowcount == 1
+    return rows_affected(result) == 1
 
 
 async def reschedule(
@@ -322,7 +322,7 @@ async def cancel_jobs(
     result = await session.execute(
         statement.values(status=JobStatus.CANCELLED, finished_at=utcnow())
     )
-    return result.rowcount
+    return rows_affected(result)
 
 
 async def run_now(session: AsyncSession, *, serial_key: str, kinds: Iterable[str]) -> int:
@@ -334,7 +334,7 @@ async def run_now(session: AsyncSession, *, serial_key: str, kinds: Iterable[str
         )
         .values(run_at=utcnow())
     )
-    return result.rowcount
+    return rows_affected(result)
 
 
 @dataclass(frozen=True, slots=True)

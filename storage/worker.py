@@ -14,8 +14,9 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
-from typing import Protocol
+from collections.abc import Callable, Coroutine, Mapping
+from functools import partial
+from typing import Any, Protocol
 
 from storage import queue
 from storage.db import Database
@@ -24,7 +25,8 @@ from storage.queue import ClaimedJob, PermanentJobError, RetryLater, RetryPolicy
 
 log = logging.getLogger("dunbot.worker")
 
-JobHandler = Callable[[ClaimedJob], Awaitable[None]]
+# What runs one job: an async function of the claimed job (its return value is ignored).
+JobHandler = Callable[[ClaimedJob], Coroutine[Any, Any, None]]
 
 
 class JobObserver(Protocol):
@@ -125,8 +127,11 @@ class Worker:
             claimed = True
             task = asyncio.create_task(self._run_job(job), name=f"job-{job.id}-{job.kind}")
             self._running[job.id] = task
-            task.add_done_callback(lambda _t, job_id=job.id: self._running.pop(job_id, None))
+            task.add_done_callback(partial(self._forget, job.id))
         return claimed
+
+    def _forget(self, job_id: int, _task: asyncio.Task[None]) -> None:
+        self._running.pop(job_id, None)
 
     async def _run_job(self, job: ClaimedJob) -> None:
         handler = self.handlers[job.kind]

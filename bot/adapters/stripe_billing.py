@@ -175,8 +175,8 @@ class StripeBilling:
             page = await self._client.v1.invoice_payments.list_async(
                 {"invoice": invoice.id, "limit": _PAGE_SIZE}
             )
-            async for payment in page.auto_paging_iter():
-                payments.append(payment.to_dict())
+            async for listed in page.auto_paging_iter():
+                payments.append(listed.to_dict())
         payments.sort(
             key=lambda p: (bool(p.get("is_default")), int(p.get("created") or 0)), reverse=True
         )

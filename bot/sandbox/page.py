@@ -106,8 +106,11 @@ def templates() -> Environment:
 
 
 def _message_html(demo: SandboxDemo, message: SandboxMessage, *, reply: bool) -> str:
-    names = {"users": demo.user_names, "channels": demo.slack.channel_names}
-    body = blocks_html(message.blocks, **names) if message.blocks else mrkdwn_html(message.text)
+    body = (
+        blocks_html(message.blocks, users=demo.user_names, channels=demo.slack.channel_names)
+        if message.blocks
+        else mrkdwn_html(message.text)
+    )
     edited = ' <span class="edited">(edited)</span>' if message.edited else ""
     stamp = datetime.fromtimestamp(float(message.ts)).strftime("%H:%M:%S")
     return (

@@ -70,8 +70,8 @@ def bolt_request(request: Request, body: bytes) -> AsyncBoltRequest:
     except (ValueError, TypeError, AttributeError, LookupError):
         malformed = AsyncBoltRequest(
             body="",
-            query=request.query_params,  # type: ignore[arg-type]
-            headers=request.headers,  # type: ignore[arg-type]
+            query=str(request.query_params),
+            headers=dict(request.headers),
             context={MALFORMED: True},
         )
         malformed.raw_body = body.decode("utf-8", "replace")  # what the signature covers

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -21,9 +21,9 @@ from recovery.jobkinds import JobKind
 from storage.db import Database
 from storage.models import Job, SlackMessage
 from storage.queue import ClaimedJob, RetryLater, enqueue
+from storage.worker import JobHandler
 
 CARD_KIND = CardKind.DEAD_JOB.message_kind  # SlackMessage.card_kind; subject_id: the alert
-JobHandler = Callable[[ClaimedJob], Awaitable[None]]
 
 
 async def enqueue_card_update(session: AsyncSession, *, alert_id: int, retried_by: str) -> None:

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import TypeAdapter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.slack.command_parser import Pause, Resume, Status
 from recovery.jobkinds import JobKind
+from recovery.protocols import BillingReader
+from storage.db import Database
 from storage.queue import enqueue
+from storage.worker import JobHandler
+
+if TYPE_CHECKING:
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    from bot.slack.notifier import SlackNotifier
 
 LookupCommand = Pause | Resume | Status
 """The /dunning commands that name a customer, and so may need a Stripe look-up."""
@@ -64,13 +72,13 @@ async def enqueue_command(
 
 def slack_job_handlers(
     *,
-    db: Any,
-    notifier: Any,
-    client: Any,
-    billing: Any,
+    db: Database,
+    notifier: SlackNotifier,
+    client: AsyncWebClient,
+    billing: BillingReader,
     finance_approvers: frozenset[str],
     account_managers: frozenset[str],
-) -> dict[str, Any]:
+) -> dict[JobKind, JobHandler]:
     """Handlers for the Slack-side jobs, for storage.worker.Worker."""
     from bot.slack.blocks.home import home_tab
     from bot.slack.cards import home_view

@@ -13,10 +13,12 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
+from typing import TypeVar
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.slack.blocks.approval import approval_card
 from bot.slack.blocks.digest import digest_message
@@ -38,6 +40,8 @@ BURST_WINDOW_S = 60
 BURST_THRESHOLD = 5
 DIGEST_WINDOW_S = 600
 MIN_POST_INTERVAL_S = 1.0
+
+T = TypeVar("T")
 
 
 class ChannelPacer:
@@ -201,7 +205,7 @@ class SlackNotifier:
         )
         return {"channel": response.get("channel") or channel, "ts": response["ts"]}
 
-    async def _call(self, pending):  # type: ignore[no-untyped-def]
+    async def _call(self, pending: Awaitable[T]) -> T:
         try:
             return await pending
         except SlackApiError as error:
@@ -277,7 +281,7 @@ class SlackNotifier:
         )
 
 
-async def _message_of(session, kind: str, subject_id: int) -> SlackMessage | None:  # type: ignore[no-untyped-def]
+async def _message_of(session: AsyncSession, kind: str, subject_id: int) -> SlackMessage | None:
     return await session.scalar(
         select(SlackMessage).where(
             SlackMessage.card_kind == kind, SlackMessage.subject_id == subject_id
@@ -285,7 +289,7 @@ async def _message_of(session, kind: str, subject_id: int) -> SlackMessage | Non
     )
 
 
-async def _case_id_of_task(session, task_id: int) -> int | None:  # type: ignore[no-untyped-def]
+async def _case_id_of_task(session: AsyncSession, task_id: int) -> int | None:
     from storage.models import VipTask
 
     task = await session.get(VipTask, task_id)

@@ -71,10 +71,9 @@ def build_source_map(text: str) -> SourceMap:
                 in_string = None
             continue
         stripped = line.split("#", 1)[0] if '"' not in line and "'" not in line else line
-        header = _ARRAY_HEADER.match(stripped)
-        plain_header = None if header else _TABLE_HEADER.match(stripped)
-        if header or plain_header:
-            name = (header or plain_header).group(1).replace(" ", "")  # type: ignore[union-attr]
+        header = _ARRAY_HEADER.match(stripped) or _TABLE_HEADER.match(stripped)
+        if header is not None:
+            name = header.group(1).replace(" ", "")
             if current is not None:
                 current.end = number - 1
             current = _open_table(source, name, number)

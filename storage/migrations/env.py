@@ -39,6 +39,8 @@ def run() -> None:
         _configure(connection)
         return
     url = config.get_main_option("sqlalchemy.url")
+    if url is None:
+        raise RuntimeError("sqlalchemy.url is not set (use storage.migrate.alembic_config)")
     if context.is_offline_mode():
         context.configure(url=url, target_metadata=target_metadata, literal_binds=True)
         with context.begin_transaction():
