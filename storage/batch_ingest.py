@@ -266,7 +266,7 @@ class SqliteInsert:
         if (columns, as_given) not in self._forms:
             compiled = self.statement.compile(dialect=_SQLITE, column_keys=list(columns))
             keys = list(compiled.positiontup or [])
-            processors = []
+            processors: list[tuple[int, Callable[[Any], Any]]] = []
             for index, key in enumerate(keys):
                 column_type = compiled.binds[key].type.dialect_impl(_SQLITE)
                 process = column_type.bind_processor(_SQLITE)
