@@ -198,6 +198,12 @@ async def run_checks(settings: Settings, *, echo: Echo) -> int:
         echo(f"{name}: {'OK' if problem is None else 'FAILED'}")
         if problem:
             problems.append(problem)
+    from bot.playbooks.loading import playbook_check
+
+    notes, playbook_problems = playbook_check(settings)
+    for note in notes:
+        echo(note)
+    problems.extend(playbook_problems)
     for problem in problems:
         echo(f"  - {problem}")
     return len(problems)

@@ -10,6 +10,7 @@ from bot.metrics import Metrics
 from bot.settings import Settings
 from recovery.engine import RecoveryEngine
 from recovery.playbooks.rules import EMPTY_PLAYBOOK, Playbook
+from recovery.playbooks.runner import PlaybookRunner
 from recovery.protocols import BillingReader
 from storage.batch_ingest import BatchIngestWriter
 from storage.db import Database
@@ -45,6 +46,7 @@ class Runtime:
     billing: BillingReader | None = None
     slack: SlackParts | None = None
     playbook: Playbook = EMPTY_PLAYBOOK
+    playbooks: PlaybookRunner | None = None
     resources: AsyncExitStack = field(default_factory=AsyncExitStack, repr=False, compare=False)
     ingest: BatchIngestWriter = field(init=False, repr=False, compare=False)
 

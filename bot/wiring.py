@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
@@ -11,6 +12,12 @@ from bot.adapters.mail.factory import build_mailer
 from bot.app import create_app
 from bot.logs import configure_logging
 from bot.playbooks.loading import load_configured_playbook
+from bot.playbooks.wiring import (
+    build_playbook_runner,
+    playbook_event_types,
+    playbook_job_handlers,
+    register_playbook_slack,
+)
 from bot.runtime import Runtime, SlackParts
 from bot.settings import Settings
 from recovery.config import RecoveryConfig
@@ -197,13 +204,21 @@ def build_runtime(
     slack = build_slack(settings, db, livemode=livemode)
     reader = billing or owned_billing
     assert reader is not None
+    mailer = build_mail(settings)
+    playbooks = build_playbook_runner(
+        settings, db=db, playbook=playbook, billing=reader, mailer=mailer, slack=slack
+    )
+    if slack is not None:
+        register_playbook_slack(playbooks, slack=slack, settings=settings)
     engine = RecoveryEngine(
         db=db,
         billing=reader,
         drafter=drafter,
-        mailer=build_mail(settings),
+        mailer=mailer,
         notifier=notifier or (slack.notifier if slack else None),
-        config=recovery_config(settings),
+        config=replace(
+            recovery_config(settings), playbook_event_types=playbook_event_types(playbook)
+        ),
         pay_links=build_pay_links(settings),
         sms_sender=build_sms_sender(settings),
     )
@@ -214,6 +229,7 @@ def build_runtime(
         billing=reader,
         slack=slack,
         playbook=playbook,
+        playbooks=playbooks,
     )
     if owned_billing is not None:
         runtime.resources.push_async_callback(owned_billing.aclose)
@@ -224,6 +240,8 @@ def build_runtime(
 def job_handlers(runtime: Runtime) -> dict[JobKind, JobHandler]:
     """Every job kind's handler, in one place (Slack's only when Slack is configured)."""
     handlers: dict[JobKind, JobHandler] = dict(runtime.require_engine().job_handlers())
+    if runtime.playbooks is not None:
+        handlers.update(playbook_job_handlers(runtime.playbooks))
     slack = runtime.slack
     if slack is not None:
         from bot.slack.jobs import slack_job_handlers

@@ -25,6 +25,7 @@ from recovery.domain import (
 from recovery.jobkinds import CASE_WORK_KINDS, JobKind, invoice_serial_key
 from recovery.notify import NotifyCall, enqueue_notify
 from recovery.pauses import active_pause
+from recovery.playbooks.case_events import emit_case_event
 from recovery.protocols import Billing
 from recovery.segmentation import decide_segment
 from recovery.storable_text import storable_line
@@ -157,6 +158,9 @@ class CaseEngine:
                 segment=decision.segment,
                 reasons=decision.reasons,
             )
+            await emit_case_event(
+                session, name="opened", case=case, wanted=self.config.playbook_event_types
+            )
         if invoice.attempt_count <= case.handled_attempt:
             return "ignored_attempt_already_handled"
 
@@ -238,6 +242,9 @@ class CaseEngine:
                     customer_id=case.customer_id,
                     note=note,
                 )
+                await emit_case_event(
+                    session, name="escalated", case=case, wanted=self.config.playbook_event_types
+                )
                 await enqueue_notify(
                     session,
                     NotifyCall.ESCALATE,
@@ -296,6 +303,10 @@ class CaseEngine:
                 actor=actor,
                 amount_paid=invoice.amount_paid if invoice else None,
             )
+            if status == CaseStatus.PAID:
+                await emit_case_event(
+                    session, name="paid", case=case, wanted=self.config.playbook_event_types
+                )
             return f"case_{status}"
 
     async def reevaluate(self, case_id: int, *, actor: str) -> str:

@@ -27,6 +27,8 @@ class RecoveryConfig:
     pause_recheck_s: float = 60.0
     sms_consent_field: str = "sms_consent"
     company_timezone: str = "UTC"
+    # Event types (Stripe's and dunbot.case.*) the playbooks listen to: queued for evaluation.
+    playbook_event_types: frozenset[str] = frozenset()
 
     @property
     def vip_thresholds(self) -> VipThresholds:

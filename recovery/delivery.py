@@ -17,6 +17,7 @@ from recovery.email_render import render_email, safe_pay_url
 from recovery.notify import NotifyCall, enqueue_notify
 from recovery.pauses import active_pause
 from recovery.pay_links import InvoicePayLinks
+from recovery.playbooks.case_events import emit_case_event
 from recovery.protocols import (
     Billing,
     Mailer,
@@ -217,6 +218,13 @@ class DeliveryService:
                 outbox.sent_at = utcnow()
                 case.emails_sent += 1
                 case.last_email_at = outbox.sent_at
+                await emit_case_event(
+                    session,
+                    name="email_sent",
+                    case=case,
+                    wanted=self.config.playbook_event_types,
+                    occurrence=outbox_id,
+                )
             await audit.record(
                 session,
                 actor="system:delivery",

@@ -37,7 +37,9 @@ class RecoveryEngine:
         self.config = config
         self.notifier = notifier
         self.cases = CaseEngine(db=db, billing=billing, config=config)
-        self.events = EventProcessor(db=db, cases=self.cases)
+        self.events = EventProcessor(
+            db=db, cases=self.cases, playbook_event_types=config.playbook_event_types
+        )
         self.proposals = ProposalService(db=db, drafter=drafter, config=config)
         self.delivery = DeliveryService(
             db=db, billing=billing, mailer=mailer, config=config, pay_links=pay_links

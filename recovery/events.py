@@ -14,9 +14,11 @@ from recovery.cases import (
     upsert_customer,
 )
 from recovery.domain import InvoiceSnapshot
+from recovery.jobkinds import JobKind
 from recovery.snapshots import customer_snapshot, invoice_snapshot
 from storage.db import Database
 from storage.models import StripeEventRow
+from storage.queue import enqueue
 from storage.stripe_events import mark_processed
 
 log = logging.getLogger("dunbot.recovery")
@@ -29,9 +31,16 @@ HANDLED_EVENT_TYPES = frozenset(
 class EventProcessor:
     """Runs one stored Stripe event through the case engine and records the result."""
 
-    def __init__(self, *, db: Database, cases: CaseEngine) -> None:
+    def __init__(
+        self,
+        *,
+        db: Database,
+        cases: CaseEngine,
+        playbook_event_types: frozenset[str] = frozenset(),
+    ) -> None:
         self.db = db
         self.cases = cases
+        self.playbook_event_types = playbook_event_types
 
     async def process(self, event_id: str) -> str:
         async with self.db.sessions() as session:
@@ -42,6 +51,13 @@ class EventProcessor:
         result = await self._dispatch(event_type, payload, actor=f"stripe:{event_id}")
         async with self.db.transaction() as session:
             await mark_processed(session, event_id=event_id, result=result)
+            if event_type in self.playbook_event_types:
+                await enqueue(
+                    session,
+                    kind=JobKind.EVALUATE_PLAYBOOKS,
+                    payload={"event_id": event_id},
+                    dedupe_key=f"playbooks:{event_id}",
+                )
         log.info(
             "stripe event processed",
             extra={"event_id": event_id, "type": event_type, "result": result},

@@ -21,6 +21,10 @@ class JobKind(StrEnum):
     PAUSE_EXPIRED = "pause_expired"
     SEND_SMS = "send_sms"
     # Slack-side work (ephemeral replies, the App Home, /dunning look-ups): bot/slack/jobs.py.
+    # Playbooks (recovery/playbooks/runner.py): evaluate an event, run an action, show a card.
+    EVALUATE_PLAYBOOKS = "evaluate_playbooks"
+    PLAYBOOK_ACTION = "playbook_action"
+    PLAYBOOK_NOTIFY = "playbook_notify"
     SLACK_EPHEMERAL = "slack_ephemeral"
     SLACK_PUBLISH_HOME = "slack_publish_home"
     SLACK_COMMAND = "slack_command"

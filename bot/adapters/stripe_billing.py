@@ -204,3 +204,81 @@ class StripeBilling:
         except NotFoundError:
             logger.info("payment object gone while reading decline info", exc_info=True)
         return None
+
+    # -- playbooks: raw objects and writes (BillingWriter) -------------------------------------
+
+    async def retrieve_object(self, kind: str, object_id: str) -> dict[str, Any]:
+        """Re-read one Stripe object as plain data ('charge', 'customer', …)."""
+        v1 = self._client.v1
+        services: dict[str, Any] = {
+            "charge": v1.charges,
+            "customer": v1.customers,
+            "invoice": v1.invoices,
+            "payment_intent": v1.payment_intents,
+            "subscription": v1.subscriptions,
+            "radar.early_fraud_warning": v1.radar.early_fraud_warnings,
+        }
+        service = services.get(kind)
+        if service is None:
+            raise NotFoundError(f"dunbot cannot read {kind} objects")
+        async with _stripe_call(f"{kind} {object_id}"):
+            found = await service.retrieve_async(object_id)
+        return dict(found.to_dict())
+
+    async def update_customer_metadata(
+        self, customer_id: str, metadata: Mapping[str, str], *, idempotency_key: str
+    ) -> None:
+        """Set metadata keys on a customer (other keys are left as they are)."""
+        async with _stripe_call(f"customer {customer_id} (metadata update)"):
+            await self._client.v1.customers.update_async(
+                customer_id,
+                {"metadata": dict(metadata)},
+                {"idempotency_key": idempotency_key},
+            )
+
+    async def refund_charge(
+        self, charge_id: str, *, amount: int | None, reason: str | None, idempotency_key: str
+    ) -> str:
+        """Refund a charge (all of it when `amount` is None); returns the refund id."""
+        params: dict[str, Any] = {"charge": charge_id}
+        if amount is not None:
+            params["amount"] = amount
+        if reason:
+            params["reason"] = reason
+        async with _stripe_call(f"charge {charge_id} (refund)"):
+            try:
+                refund = await self._client.v1.refunds.create_async(
+                    params, {"idempotency_key": idempotency_key}
+                )
+            except stripe.InvalidRequestError as exc:
+                if exc.code == "charge_already_refunded":
+                    return "already refunded"
+                raise BillingError(
+                    f"Stripe refused the refund of {charge_id}: {exc.user_message or exc.code}"
+                ) from exc
+        return str(refund.id)
+
+    async def cancel_subscription(
+        self, subscription_id: str, *, at_period_end: bool, idempotency_key: str
+    ) -> None:
+        """Cancel now, or at the end of the current period."""
+        options = {"idempotency_key": idempotency_key}
+        async with _stripe_call(f"subscription {subscription_id} (cancel)"):
+            if at_period_end:
+                await self._client.v1.subscriptions.update_async(
+                    subscription_id, {"cancel_at_period_end": True}, options
+                )
+            else:
+                await self._client.v1.subscriptions.cancel_async(subscription_id, None, options)
+
+    async def pay_invoice(self, invoice_id: str, *, idempotency_key: str) -> None:
+        async with _stripe_call(f"invoice {invoice_id} (pay)"):
+            await self._client.v1.invoices.pay_async(
+                invoice_id, None, {"idempotency_key": idempotency_key}
+            )
+
+    async def mark_invoice_uncollectible(self, invoice_id: str, *, idempotency_key: str) -> None:
+        async with _stripe_call(f"invoice {invoice_id} (mark uncollectible)"):
+            await self._client.v1.invoices.mark_uncollectible_async(
+                invoice_id, None, {"idempotency_key": idempotency_key}
+            )

@@ -63,3 +63,26 @@ def write_refusals(playbook: Playbook, settings: Settings) -> list[str]:
                 'switch the rule off (enabled = false) or use mode = "dry-run"'
             )
     return messages
+
+
+def playbook_check(settings: Settings) -> tuple[list[str], list[str]]:
+    """For `dunbot check`: (notes, problems) about the rules file and the Stripe permissions
+    its enabled rules need."""
+    path = settings.playbooks_path
+    if path is None:
+        return ["playbooks: none (no PLAYBOOKS_FILE, no ./playbooks.toml)"], []
+    try:
+        playbook = load_playbook_file(path) if path.is_file() else None
+    except PlaybookInvalid as invalid:
+        return ["playbooks: FAILED"], [invalid.report()]
+    if playbook is None:
+        return ["playbooks: FAILED"], [f"PLAYBOOKS_FILE {path} does not exist."]
+    enabled = sum(1 for rule in playbook.rules if rule.enabled)
+    notes = [f"playbooks: {path}, {len(playbook.rules)} rule(s), {enabled} enabled"]
+    needed = required_write_permissions(playbook)
+    read_only = key_is_read_only(settings)
+    for permission, names in sorted(needed.items()):
+        state = "MISSING (read-only key)" if read_only else "needed"
+        notes.append(f"  Stripe write permission {permission}: {state} — " + "; ".join(names))
+    problems = write_refusals(playbook, settings)
+    return notes, problems

@@ -93,6 +93,9 @@ class _State:
     invoice_payments: dict[str, JsonObject] = field(default_factory=dict)
     payment_intents: dict[str, JsonObject] = field(default_factory=dict)
     charges: dict[str, JsonObject] = field(default_factory=dict)
+    refunds: dict[str, JsonObject] = field(default_factory=dict)
+    early_fraud_warnings: dict[str, JsonObject] = field(default_factory=dict)
+    idempotent: dict[tuple[str, str], tuple[int, JsonObject]] = field(default_factory=dict)
     portal_sessions: dict[str, JsonObject] = field(default_factory=dict)  # by idempotency key
 
 
@@ -364,6 +367,37 @@ class FakeStripe(ThreadedAiohttpServer[RecordedRequest]):
             self._state.charges[charge["id"]] = charge
         return copy.deepcopy(charge)
 
+    def add_early_fraud_warning(
+        self, *, charge: str, payment_intent: str | None = None, fraud_type: str = "misc"
+    ) -> JsonObject:
+        """Add a Radar early fraud warning about a charge and return it."""
+        warning = load_json_fixture("stripe", "early_fraud_warning")
+        warning.update(
+            id=_random_id("issfr"),
+            charge=charge,
+            payment_intent=payment_intent,
+            fraud_type=fraud_type,
+            created=self._next_created(),
+        )
+        with self._lock:
+            self._state.early_fraud_warnings[warning["id"]] = warning
+        return copy.deepcopy(warning)
+
+    @property
+    def refunds(self) -> list[JsonObject]:
+        """Every refund created, oldest first."""
+        with self._lock:
+            return copy.deepcopy(list(self._state.refunds.values()))
+
+    def customer(self, customer_id: str) -> JsonObject:
+        """The customer as stored now (metadata updates included)."""
+        with self._lock:
+            return copy.deepcopy(self._state.customers[customer_id])
+
+    def charge(self, charge_id: str) -> JsonObject:
+        with self._lock:
+            return copy.deepcopy(self._state.charges[charge_id])
+
     def add_invoice_payment(
         self,
         *,
@@ -574,8 +608,18 @@ class FakeStripe(ThreadedAiohttpServer[RecordedRequest]):
                 form = await request.post()
                 query = {**query, **{key: str(value) for key, value in form.items()}}
                 query["__idempotency_key"] = request.headers.get("Idempotency-Key", "")
-            status, body = 200, self._route(request.method, request.path, query)
             extra: dict[str, str] = {}
+            if request.method == "POST":
+                form = {
+                    key: ",".join(str(v) for v in (await request.post()).getall(key))
+                    for key in (await request.post())
+                }
+                key = request.headers.get("Idempotency-Key")
+                status, body, replayed = self._post(request.path, form, key)
+                if replayed:
+                    extra["Idempotent-Replayed"] = "true"
+            else:
+                status, body = 200, self._route(request.method, request.path, query)
         except StripeApiError as exc:
             status, body, extra = exc.status, exc.body, exc.headers
         self._record(RecordedRequest(request.method, request.path, query, headers, status))
@@ -604,6 +648,80 @@ class FakeStripe(ThreadedAiohttpServer[RecordedRequest]):
                     return copy.deepcopy(handler(query, *match.groups()))
         raise _unrecognised(method, path)
 
+    def _post(
+        self, path: str, form: dict[str, str], key: str | None
+    ) -> tuple[int, JsonObject, bool]:
+        """A write. The same Idempotency-Key on the same path replays the first answer."""
+        with self._lock:
+            if key is not None and (path, key) in self._state.idempotent:
+                status, body = self._state.idempotent[(path, key)]
+                return status, copy.deepcopy(body), True
+            try:
+                status, body = 200, self._write(path, form)
+            except StripeApiError as exc:
+                status, body = exc.status, exc.body
+            if key is not None and status < 500:
+                self._state.idempotent[(path, key)] = (status, copy.deepcopy(body))
+            return status, copy.deepcopy(body), False
+
+    def _write(self, path: str, form: dict[str, str]) -> JsonObject:
+        if path == "/v1/refunds":
+            return self._create_refund(form)
+        match = re.fullmatch(r"/v1/customers/([^/]+)", path)
+        if match:
+            return self._update_customer(match.group(1), form)
+        raise _unrecognised("POST", path)
+
+    def _create_refund(self, form: dict[str, str]) -> JsonObject:
+        charge = self._state.charges.get(form.get("charge", ""))
+        if charge is None:
+            raise StripeApiError(
+                404, message=f"No such charge: '{form.get('charge')}'", code="resource_missing"
+            )
+        remaining = int(charge["amount"]) - int(charge.get("amount_refunded") or 0)
+        amount = int(form.get("amount") or remaining)
+        if remaining <= 0 or amount > remaining:
+            raise StripeApiError(
+                400,
+                message=f"Charge {charge['id']} has already been refunded.",
+                code="charge_already_refunded",
+            )
+        refund = {
+            "id": _random_id("re"),
+            "object": "refund",
+            "amount": amount,
+            "charge": charge["id"],
+            "currency": charge["currency"],
+            "payment_intent": charge.get("payment_intent"),
+            "reason": form.get("reason"),
+            "status": "succeeded",
+            "created": self._next_created(),
+            "metadata": {},
+        }
+        self._state.refunds[refund["id"]] = refund
+        charge["amount_refunded"] = int(charge.get("amount_refunded") or 0) + amount
+        charge["refunded"] = charge["amount_refunded"] >= int(charge["amount"])
+        return refund
+
+    def _update_customer(self, customer_id: str, form: dict[str, str]) -> JsonObject:
+        customer = _lookup(self._state.customers, customer_id, "customer")
+        for name, value in form.items():
+            found = re.fullmatch(r"metadata\[([^\]]+)\]", name)
+            if found:
+                if value == "":
+                    customer.setdefault("metadata", {}).pop(found.group(1), None)
+                else:
+                    customer.setdefault("metadata", {})[found.group(1)] = value
+            elif name in ("email", "name", "description", "phone"):
+                customer[name] = value
+        return customer
+
+    def _get_early_fraud_warning(self, query: dict[str, str], warning_id: str) -> JsonObject:
+        return _lookup(self._state.early_fraud_warnings, warning_id, "radar.early_fraud_warning")
+
+    def _get_refund(self, query: dict[str, str], refund_id: str) -> JsonObject:
+        return _lookup(self._state.refunds, refund_id, "refund")
+
     def _routes(self) -> list[tuple[str, Callable[..., JsonObject]]]:
         return [
             (r"/v1/customers/search", self._search_customers),
@@ -615,6 +733,8 @@ class FakeStripe(ThreadedAiohttpServer[RecordedRequest]):
             (r"/v1/invoice_payments/([^/]+)", self._get_invoice_payment),
             (r"/v1/payment_intents/([^/]+)", self._get_payment_intent),
             (r"/v1/charges/([^/]+)", self._get_charge),
+            (r"/v1/refunds/([^/]+)", self._get_refund),
+            (r"/v1/radar/early_fraud_warnings/([^/]+)", self._get_early_fraud_warning),
         ]
 
     def _post_routes(self) -> list[tuple[str, Callable[..., JsonObject]]]:

@@ -131,3 +131,18 @@ def test_serve_refuses_writing_rules_with_a_restricted_key(workdir: Path) -> Non
     assert serve.exit_code == 2
     assert 'rule "Early fraud warning: refund" writes to Stripe (Refunds: write)' in serve.output
     assert 'rule "Very large payment: mark VIP" writes to Stripe (Customers: write)' in serve.output
+
+
+def test_dunbot_check_lists_write_permissions_and_refuses_a_read_only_key(workdir: Path) -> None:
+    env = {
+        "PLAYBOOKS_FILE": str(REPO_ROOT / "playbooks.example.toml"),
+        "STRIPE_API_KEY": "rk_test_readonly",
+        "STRIPE_API_BASE": "http://127.0.0.1:9",
+    }
+    result = CliRunner().invoke(app, ["check"], env=env)
+    assert result.exit_code == 1
+    assert "Stripe write permission Refunds: MISSING (read-only key)" in result.output
+    assert 'rule "Early fraud warning: refund" writes to Stripe (Refunds: write)' in result.output
+    writable = CliRunner().invoke(app, ["check"], env=env | {"STRIPE_READ_ONLY": "false"})
+    assert "Stripe write permission Customers: needed" in writable.output
+    assert "writes to Stripe" not in writable.output
