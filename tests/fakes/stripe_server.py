@@ -604,18 +604,13 @@ class FakeStripe(ThreadedAiohttpServer[RecordedRequest]):
             fault = self._take_fault(request.path)
             if fault is not None:
                 raise _fault_error(fault)
+            extra: dict[str, str] = {}
             if request.method == "POST":
                 form = await request.post()
                 query = {**query, **{key: str(value) for key, value in form.items()}}
-                query["__idempotency_key"] = request.headers.get("Idempotency-Key", "")
-            extra: dict[str, str] = {}
-            if request.method == "POST":
-                form = {
-                    key: ",".join(str(v) for v in (await request.post()).getall(key))
-                    for key in (await request.post())
-                }
                 key = request.headers.get("Idempotency-Key")
-                status, body, replayed = self._post(request.path, form, key)
+                query["__idempotency_key"] = key or ""
+                status, body, replayed = self._post(request.path, query, key)
                 if replayed:
                     extra["Idempotent-Replayed"] = "true"
             else:
@@ -670,6 +665,10 @@ class FakeStripe(ThreadedAiohttpServer[RecordedRequest]):
         match = re.fullmatch(r"/v1/customers/([^/]+)", path)
         if match:
             return self._update_customer(match.group(1), form)
+        for pattern, handler in self._post_routes():
+            found = re.fullmatch(pattern, path)
+            if found:
+                return handler(form, *found.groups())
         raise _unrecognised("POST", path)
 
     def _create_refund(self, form: dict[str, str]) -> JsonObject:
