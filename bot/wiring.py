@@ -189,11 +189,11 @@ def build_runtime(
 ) -> Runtime:
     """Everything wired. `billing`/`notifier` override the configured ones (demo, tests);
     an overriding billing stays the caller's to close, the others close with the runtime."""
+    playbook = load_configured_playbook(settings)  # an invalid rules file stops the start
     if configure_logs:
         configure_logging(
             fmt=settings.log_format, level=settings.log_level, secrets=secret_values(settings)
         )
-    playbook = load_configured_playbook(settings)  # an invalid rules file stops the start
     db = Database(settings.database_url)
     owned_billing = build_billing(settings) if billing is None else None
     drafter = build_drafting(settings)

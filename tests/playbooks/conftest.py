@@ -10,11 +10,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from recovery.ingest import record_event
 from storage.models import AuditEntry, PlaybookAction, PlaybookFiring
 from tests.conftest import REPO_ROOT
 from tests.fakes.slack_server import FakeSlack
-from tests.fakes.stripe_events import build_event
+from tests.fakes.stripe_events import build_event, store_events
 from tests.fakes.stripe_server import FakeStripe
 from tests.slack_flow.conftest import SlackHarness, wired_harness
 from tests.slack_flow.conftest import fake_slack as fake_slack  # noqa: F401 - a fixture
@@ -29,8 +28,7 @@ EXAMPLE = REPO_ROOT / "playbooks.example.toml"
 async def deliver(harness: SlackHarness, event_type: str, obj: dict[str, Any], **kw: Any) -> dict:
     """Store a Stripe event as the webhook would and run every job it leads to."""
     event = build_event(event_type, obj, **kw)
-    async with harness.runtime.db.transaction() as session:
-        await record_event(session, event)
+    await store_events(harness.runtime.db, event)
     await harness.worker.run_until_idle()
     return event
 
