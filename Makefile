@@ -47,9 +47,10 @@ format: env
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-bench: env ## Benchmarks: webhook ingest and draft quality
+bench: env ## Benchmarks: webhook ingest, draft quality, CLI start-up
 	$(PY) -m bench.ingest
 	$(PY) -m bench.drafts
+	$(PY) -m bench.cli_startup
 
 clean:
 	rm -rf $(VENV) .venv-bootstrap .pytest_cache dunbot.db* outbox

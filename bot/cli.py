@@ -1,31 +1,42 @@
-"""The `dunbot` command line."""
+"""The `dunbot` command line.
+
+Start-up stays fast (`dunbot --help` and configuration errors well under a second, see
+bench/cli_startup.py): this module imports only typer and what every command needs; each
+command imports its own parts (settings, the database, the adapters and their SDKs) when it
+runs, and checks its settings before importing anything heavy. Help is plain click output with
+metavars (`--invoice ID`), no rich panels or `<str>`/`<bool>` type labels.
+"""
 
 from __future__ import annotations
 
-import asyncio
-import signal
 from collections.abc import Callable
 from contextlib import AsyncExitStack
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
+from bot.cli_style import PLAIN
 from bot.playbooks.cli import rules_app
-from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
 
 app = typer.Typer(
     help="dunbot: recover failed Stripe payments with Slack approvals.",
     no_args_is_help=True,
     add_completion=False,
+    **PLAIN,
 )
 T = TypeVar("T")
-db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True, **PLAIN)
 app.add_typer(db_app, name="db")
 app.add_typer(rules_app, name="rules")
 
 
 def _settings(**overrides: Any) -> Settings:
     from pydantic import ValidationError
+
+    from bot.settings import Settings
 
     try:
         return Settings(**overrides)
@@ -58,8 +69,22 @@ def db_upgrade() -> None:
     typer.echo("database is up to date")
 
 
-def _require_migrated(settings: Settings) -> None:
-    """Refuse to start on a database that is not migrated; mark it as used by `serve`."""
+def _fail_fast(settings: Settings, *, billing: bool = True) -> None:
+    """Stop with the first missing setting before anything heavy is imported (exit 2)."""
+    from bot.startup import missing_settings
+
+    problems = missing_settings(settings, billing=billing)
+    if problems:
+        typer.secho(f"Cannot start: {problems[0]}", fg="red", err=True)
+        typer.secho("Run `dunbot check` for the full list (or `dunbot demo` to try it).", err=True)
+        raise typer.Exit(2)
+
+
+def _require_migrated(settings: Settings, *, mark_serve: bool = True) -> None:
+    """Refuse to start on a database that is not migrated; mark it as used by `serve` (the
+    read-only commands pass `mark_serve=False`)."""
+    import asyncio
+
     from sqlalchemy import make_url
     from sqlalchemy.exc import ArgumentError
 
@@ -91,24 +116,29 @@ def _require_migrated(settings: Settings) -> None:
             err=True,
         )
         raise typer.Exit(1)
-    mark(settings.database_url, DatabaseMode.SERVE)  # `dunbot demo` now refuses this database
+    if mark_serve:
+        mark(settings.database_url, DatabaseMode.SERVE)  # `dunbot demo` now refuses this database
 
 
 @app.command()
 def serve(
-    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    host: Annotated[str, typer.Option(metavar="HOST", help="Interface to listen on.")] = (
+        "127.0.0.1"
+    ),
+    port: Annotated[int, typer.Option(metavar="PORT", help="Port to listen on.")] = 8000,
     no_worker: Annotated[bool, typer.Option("--no-worker", help="Web only.")] = False,
 ) -> None:
     """Run the web app (Stripe webhook, Slack, health, metrics) with the worker in-process."""
+    settings = _settings()
+    _fail_fast(settings)
+    _require_migrated(settings)
+
     import uvicorn
 
     from bot.app import freeze_startup_heap
     from bot.server import server_config
     from bot.wiring import build_app
 
-    settings = _settings()
-    _require_migrated(settings)
     application = _or_config_error(lambda: build_app(settings, run_worker=not no_worker))
     freeze_startup_heap()
     uvicorn.Server(server_config(application, host=host, port=port)).run()
@@ -117,10 +147,14 @@ def serve(
 @app.command()
 def worker() -> None:
     """Run only the job worker (scale out on PostgreSQL)."""
-    from bot.wiring import build_runtime, build_worker
+    import asyncio
+    import signal
 
     settings = _settings()
+    _fail_fast(settings)
     _require_migrated(settings)
+
+    from bot.wiring import build_runtime, build_worker
 
     async def main() -> None:
         runtime = _or_config_error(lambda: build_runtime(settings))
@@ -136,16 +170,18 @@ def worker() -> None:
     asyncio.run(main())
 
 
-jobs_app = typer.Typer(help="Dead jobs and jobs waiting to retry.")
+jobs_app = typer.Typer(help="Dead jobs and jobs waiting to retry.", **PLAIN)
 app.add_typer(jobs_app, name="jobs")
 
 
 @jobs_app.callback(invoke_without_command=True)
 def jobs(
     ctx: typer.Context,
-    limit: Annotated[int, typer.Option(help="How many to list.")] = 50,
+    limit: Annotated[int, typer.Option(metavar="N", help="How many to list.")] = 50,
 ) -> None:
     """List dead jobs and jobs waiting to retry, with their last error."""
+    import asyncio
+
     if ctx.invoked_subcommand is not None:
         return
     from storage.db import Database
@@ -174,9 +210,13 @@ def jobs(
 
 @jobs_app.command("retry")
 def jobs_retry(
-    job_id: Annotated[int, typer.Argument(help="The dead job's id (#… in `dunbot jobs`).")],
+    job_id: Annotated[
+        int, typer.Argument(metavar="ID", help="The dead job's id (#… in `dunbot jobs`).")
+    ],
 ) -> None:
     """Run a dead job again with a fresh set of attempts (the Retry button of its alert)."""
+    import asyncio
+
     from bot.dead_jobs import retry_job
     from storage.db import Database
 
@@ -201,17 +241,22 @@ def jobs_retry(
 
 @app.command()
 def draft(
-    invoice: Annotated[str, typer.Option("--invoice", help="Stripe invoice id (in_…).")],
+    invoice: Annotated[
+        str, typer.Option("--invoice", metavar="ID", help="Stripe invoice id (in_…).")
+    ],
 ) -> None:
     """Print the draft and email dunbot would propose for an invoice (dry run, nothing sent)."""
-    from bot.wiring import build_billing, build_drafting, recovery_config
-    from recovery.preview import preview_draft
-    from recovery.protocols import BillingError, NotFoundError
+    import asyncio
 
-    settings = _settings()
     if not invoice.startswith("in_"):
         typer.secho(f"{invoice!r} is not an invoice id (in_…).", fg="red", err=True)
         raise typer.Exit(2)
+    settings = _settings()
+    _fail_fast(settings)
+
+    from bot.wiring import build_billing, build_drafting, recovery_config
+    from recovery.preview import preview_draft
+    from recovery.protocols import BillingError, NotFoundError
 
     async def main() -> None:
         async with AsyncExitStack() as clients:
@@ -256,7 +301,9 @@ def draft(
 
 @app.command()
 def demo(
-    port: Annotated[int, typer.Option(help="Port to listen on (127.0.0.1 only).")] = 8000,
+    port: Annotated[
+        int, typer.Option(metavar="PORT", help="Port to listen on (127.0.0.1 only).")
+    ] = 8000,
     keep: Annotated[
         bool,
         typer.Option("--keep", help="Keep ./dunbot-demo.db and ./outbox from an earlier run."),
@@ -316,6 +363,8 @@ def audit(
     ),
 ) -> None:
     """Who did what, when and why: the audit log, newest first."""
+    import asyncio
+
     from bot.audit_cli import build_query, print_audit
     from recovery.history import HistoryQueryError
 
@@ -325,7 +374,7 @@ def audit(
         typer.secho(str(error), fg="red", err=True)
         raise typer.Exit(2) from None
     settings = _settings()
-    _require_migrated(settings)
+    _require_migrated(settings, mark_serve=False)
     count = asyncio.run(
         print_audit(
             database_url=settings.database_url,
@@ -346,6 +395,8 @@ def audit(
 @app.command()
 def check() -> None:
     """Validate configuration and reach each configured service."""
+    import asyncio
+
     from bot.checks import run_checks
 
     settings = _settings()

@@ -8,12 +8,21 @@ from typing import Annotated, Any
 
 import typer
 
-rules_app = typer.Typer(help="Playbook rules: check, test and replay.", no_args_is_help=True)
+from bot.cli_style import PLAIN
+
+rules_app = typer.Typer(
+    help="Playbook rules: check, test and replay.", no_args_is_help=True, **PLAIN
+)
 
 MAX_EVENT_FILE_BYTES = 1024 * 1024
 FileOption = Annotated[
     Path | None,
-    typer.Option("--file", "-f", help="Rules file (default: PLAYBOOKS_FILE or ./playbooks.toml)."),
+    typer.Option(
+        "--file",
+        "-f",
+        metavar="FILE",
+        help="Rules file (default: PLAYBOOKS_FILE or ./playbooks.toml).",
+    ),
 ]
 
 
@@ -67,7 +76,10 @@ def check(file: FileOption = None) -> None:
 
 @rules_app.command("test")
 def test(
-    event: Annotated[Path, typer.Option("--event", help="A Stripe event as JSON (evt_… file).")],
+    event: Annotated[
+        Path,
+        typer.Option("--event", metavar="FILE", help="A Stripe event as JSON (evt_… file)."),
+    ],
     file: FileOption = None,
 ) -> None:
     """Which rules match an event, the condition that failed for the others, what each action

@@ -46,8 +46,13 @@ def test_demo_refuses_a_database_serve_has_used(
     env: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("DATABASE_URL", database_url)
-    started = CliRunner().invoke(app, ["worker"])  # marks the database, then lacks Stripe
+    # A missing key stops the worker before it touches the database; with the key it marks
+    # the database, then stops on the missing rules file.
+    monkeypatch.setenv("STRIPE_API_KEY", "sk_test_mode")
+    monkeypatch.setenv("PLAYBOOKS_FILE", str(env / "missing.toml"))
+    started = CliRunner().invoke(app, ["worker"])
     assert started.exit_code == 2, started.output
+    assert "missing.toml" in started.output
     assert asyncio.run(_mode(database_url)) is DatabaseMode.SERVE
 
     demo = CliRunner().invoke(app, ["demo", "--port", "1"])
@@ -75,6 +80,14 @@ def test_demo_refuses_a_database_holding_work_it_did_not_make(
 def test_serve_marks_a_fresh_database_only_once_migrated(env: Path) -> None:
     url = f"sqlite+aiosqlite:///{env}/fresh.db"
     upgrade(url)
-    result = CliRunner().invoke(app, ["serve"], env={"DATABASE_URL": url})
-    assert result.exit_code == 2  # no STRIPE_API_KEY: the message, after the mark
+    result = CliRunner().invoke(
+        app,
+        ["serve"],
+        env={
+            "DATABASE_URL": url,
+            "STRIPE_API_KEY": "sk_test_mode",
+            "PLAYBOOKS_FILE": str(env / "missing.toml"),
+        },
+    )
+    assert result.exit_code == 2  # the rules file is missing: the message, after the mark
     assert asyncio.run(_mode(url)) is DatabaseMode.SERVE
