@@ -112,7 +112,8 @@ def test_rules_test_refuses_a_file_that_is_not_an_event(workdir: Path) -> None:
 def test_serve_refuses_an_invalid_rules_file_with_the_same_message(workdir: Path) -> None:
     upgrade(f"sqlite+aiosqlite:///{workdir}/dunbot.db")
     (workdir / "rules.toml").write_text(BROKEN)
-    env = {"PLAYBOOKS_FILE": "rules.toml", "LOG_FORMAT": "console"}
+    # With a Stripe key: without one, serve stops on the key before reading anything else.
+    env = {"PLAYBOOKS_FILE": "rules.toml", "LOG_FORMAT": "console", "STRIPE_API_KEY": "sk_test_x"}
     check = CliRunner().invoke(app, ["rules", "check"], env=env)
     serve = CliRunner().invoke(app, ["serve"], env=env)
     assert serve.exit_code == 2

@@ -67,6 +67,7 @@ def test_serve_refuses_an_unmigrated_database_until_db_upgrade(
 ) -> None:
     url = f"sqlite+aiosqlite:///{cli_env / 'fresh.db'}"
     monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("STRIPE_API_KEY", "sk_test_x")  # without it serve stops on the key first
     runner = CliRunner()
 
     refused = runner.invoke(app, ["serve", "--port", "0"])
