@@ -20,7 +20,8 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import stripe
-from stripe import StripeClient
+from stripe import RequestOptions, StripeClient
+from stripe.params import RefundCreateParams
 
 from recovery.domain import CustomerSnapshot, DeclineInfo, InvoiceSnapshot
 from recovery.protocols import BillingError, NotFoundError
@@ -240,10 +241,10 @@ class StripeBilling:
         self, charge_id: str, *, amount: int | None, reason: str | None, idempotency_key: str
     ) -> str:
         """Refund a charge (all of it when `amount` is None); returns the refund id."""
-        params: dict[str, Any] = {"charge": charge_id}
+        params: RefundCreateParams = {"charge": charge_id}
         if amount is not None:
             params["amount"] = amount
-        if reason:
+        if reason in ("duplicate", "fraudulent", "requested_by_customer"):
             params["reason"] = reason
         async with _stripe_call(f"charge {charge_id} (refund)"):
             try:
@@ -262,7 +263,7 @@ class StripeBilling:
         self, subscription_id: str, *, at_period_end: bool, idempotency_key: str
     ) -> None:
         """Cancel now, or at the end of the current period."""
-        options = {"idempotency_key": idempotency_key}
+        options: RequestOptions = {"idempotency_key": idempotency_key}
         async with _stripe_call(f"subscription {subscription_id} (cancel)"):
             if at_period_end:
                 await self._client.v1.subscriptions.update_async(

@@ -7,7 +7,6 @@ from typing import Any
 from bot.playbooks.slack_text import escape_template_text, escape_value
 from bot.runtime import SlackParts
 from bot.settings import Settings
-from recovery.engine import JobHandler
 from recovery.jobkinds import JobKind
 from recovery.playbooks.ports import PlaybookConfig
 from recovery.playbooks.rules import Playbook
@@ -15,6 +14,7 @@ from recovery.playbooks.runner import SETTLING_EVENT_TYPES, PlaybookRunner
 from recovery.protocols import Mailer
 from storage.db import Database
 from storage.queue import ClaimedJob
+from storage.worker import JobHandler
 
 
 def playbook_event_types(playbook: Playbook) -> frozenset[str]:

@@ -59,7 +59,7 @@ from recovery.protocols import (
     TemporaryMailError,
     UnknownMailOutcome,
 )
-from storage.db import Database
+from storage.db import Database, rows_affected
 from storage.models import (
     OPEN_CASE_STATUSES,
     Case,
@@ -386,7 +386,7 @@ class PlaybookRunner:
                     updated_at=utcnow(),
                 )
             )
-            if done.rowcount != 1:
+            if rows_affected(done) != 1:
                 return "already_done"
             await audit.record(
                 session,
@@ -508,7 +508,7 @@ class PlaybookRunner:
                 .where(PlaybookAction.id == action_id, PlaybookAction.status.in_(list(expect)))
                 .values(status=status, version=PlaybookAction.version + 1, updated_at=utcnow())
             )
-            return result.rowcount == 1
+            return rows_affected(result) == 1
 
     async def _advance(
         self, session: AsyncSession, firing: PlaybookFiring, action: PlaybookAction
@@ -576,7 +576,7 @@ class PlaybookRunner:
                     updated_at=utcnow(),
                 )
             )
-            if result.rowcount != 1:
+            if rows_affected(result) != 1:
                 return "already_requested"
             await audit.record(
                 session,
@@ -670,7 +670,7 @@ class PlaybookRunner:
                 .where(PlaybookFiring.id == firing.id, PlaybookFiring.finished_at.is_(None))
                 .values(finished_at=utcnow())
             )
-            if claimed.rowcount != 1:
+            if rows_affected(claimed) != 1:
                 return "already_reported"
             actions = await actions_of(session, firing.id)
         lines = [f"{a.position + 1}. would {a.params.get('describe', a.type)}" for a in actions]
@@ -715,7 +715,7 @@ class PlaybookRunner:
                 updated_at=utcnow(),
             )
         )
-        if result.rowcount != 1:
+        if rows_affected(result) != 1:
             await session.refresh(action)
             return Decision(outcome="already", status=str(action.status), by=action.decided_by)
         await session.refresh(action)
