@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import FastAPI
 from starlette.types import Receive, Scope, Send
 
+from bot.body_limits import BodyLimitMiddleware, bound_socket_mode
 from bot.routes import (
     dashboard,
     favicon,
@@ -55,7 +56,15 @@ def create_app(runtime: Runtime, *, worker: Worker | None = None) -> DunbotApp:
                 stack.push_async_callback(_stop_worker, stop, task)
             yield
 
-    app = DunbotApp(title="dunbot", lifespan=lifespan, docs_url=None, redoc_url=None)
+    docs = runtime.settings.api_docs  # the API's map: off unless API_DOCS turns it on
+    app = DunbotApp(
+        title="dunbot",
+        lifespan=lifespan,
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
+    )
+    app.add_middleware(BodyLimitMiddleware)  # before any route reads (or verifies) a body
     app.state.runtime = runtime
     app.webhook = stripe_webhook.WebhookEndpoint(runtime)
     app.include_router(health.router)
@@ -98,6 +107,7 @@ async def _start_socket_mode(runtime: Runtime) -> Any:
     from slack_sdk.errors import SlackApiError
 
     handler = AsyncSocketModeHandler(slack.bolt, token.get_secret_value())
+    bound_socket_mode(handler.client)  # Slack's body limit holds for envelopes too
     try:  # fail start-up on a refused token instead of retrying every 10 s for ever
         handler.client.wss_uri = await handler.client.issue_new_wss_url()
     except SlackApiError as error:

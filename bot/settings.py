@@ -92,6 +92,7 @@ class Settings(BaseSettings):
     team_email: str | None = None
 
     dashboard_token: SecretStr | None = None
+    api_docs: bool = False  # serve /openapi.json, /docs and /redoc (off: they map the API)
 
     public_url: str | None = None  # where customers and Twilio reach dunbot
     dunning_channels: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["email"])
