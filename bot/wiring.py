@@ -165,6 +165,7 @@ def build_slack(settings: Settings, db: Database, *, livemode: bool) -> SlackPar
         vip_channel=settings.slack_vip_channel or "",
         account_managers=settings.account_managers,
         livemode=livemode,
+        stripe_dashboard=settings.environment != "demo",
     )
     deps = SlackDeps(
         db=db,
@@ -173,6 +174,8 @@ def build_slack(settings: Settings, db: Database, *, livemode: bool) -> SlackPar
         livemode=livemode,
         company_name=settings.company_name,
         dunning_channels=frozenset(settings.dunning_channels),
+        stripe_dashboard=settings.environment != "demo",
+        drafter_follows_instructions=settings.llm_provider != "template",
     )
     bolt = build_bolt_app(
         signing_secret=settings.slack_signing_secret.get_secret_value(), client=client, deps=deps

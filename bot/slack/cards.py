@@ -116,6 +116,7 @@ async def approval_view(session: AsyncSession, draft_id: int) -> ApprovalCardVie
         model=draft.model,
         fallback_reason=draft.fallback_reason,
         guardrail_notes=list(draft.guardrail_notes or []),
+        edited_by=draft.edited_by,
         status=status,
         decided_by=draft.decided_by if status != ApprovalStatus.SENT else decided_by,
         decided_at=draft.decided_at,
@@ -130,7 +131,7 @@ async def approval_view(session: AsyncSession, draft_id: int) -> ApprovalCardVie
 
 
 async def vip_view(
-    session: AsyncSession, task_id: int, *, livemode: bool
+    session: AsyncSession, task_id: int, *, livemode: bool, stripe_dashboard: bool = True
 ) -> VipTaskCardView | None:
     task = await session.get(VipTask, task_id)
     if task is None:
@@ -155,6 +156,7 @@ async def vip_view(
         decline_reason=decline_words(case),
         segment_reasons=list(case.segment_reasons or []),
         livemode=livemode,
+        stripe_dashboard=stripe_dashboard,
         status=status,
         owner_id=task.owner,
         claimed_at=task.claimed_at,
@@ -165,12 +167,12 @@ async def vip_view(
 
 
 async def card_view(
-    session: AsyncSession, card: CardRef, *, livemode: bool
+    session: AsyncSession, card: CardRef, *, livemode: bool, stripe_dashboard: bool = True
 ) -> ApprovalCardView | VipTaskCardView | None:
     """What the card `card` names shows now (None when its draft or task is gone)."""
     if card.kind is CardKind.DRAFT:
         return await approval_view(session, card.id)
-    return await vip_view(session, card.id, livemode=livemode)
+    return await vip_view(session, card.id, livemode=livemode, stripe_dashboard=stripe_dashboard)
 
 
 async def home_view(

@@ -15,13 +15,14 @@ from bot.slack.mrkdwn import escape_truncated
 
 MAX_PAUSE = timedelta(days=366)
 MAX_REASON = 500
-SUBCOMMANDS = ("pause", "resume", "status", "list", "help")
+SUBCOMMANDS = ("pause", "resume", "status", "list", "history", "help")
 
 USAGE = {
     "pause": "/dunning pause <cus_…|email> [for 30d | 30d | 2w | 12h | until 2026-12-31] [reason…]",
     "resume": "/dunning resume <cus_…|email>",
     "status": "/dunning status <cus_…|email|in_…>",
     "list": "/dunning list",
+    "history": "/dunning history <cus_…|in_…>",
     "help": "/dunning help",
 }
 
@@ -36,6 +37,7 @@ _DESCRIPTIONS = {
     "resume": "lift a pause; held failures are handled at once",
     "status": "what dunbot knows about a customer or an invoice",
     "list": "open cases, oldest first",
+    "history": "the last ten audit entries of a customer or an invoice",
     "help": "this message",
 }
 HELP_TEXT = "Usage:\n" + "\n".join(
@@ -104,6 +106,13 @@ class Status:
 
 
 @dataclass(frozen=True)
+class History:
+    """Show the last audit entries of a customer or of one invoice's case."""
+
+    target: Ref
+
+
+@dataclass(frozen=True)
 class ListCases:
     """List open cases, oldest first."""
 
@@ -113,7 +122,7 @@ class Help:
     """Show the usage."""
 
 
-Command = Pause | Resume | Status | ListCases | Help
+Command = Pause | Resume | Status | History | ListCases | Help
 
 
 def parse_command(text: str, *, now: datetime) -> Command:
@@ -135,6 +144,8 @@ def parse_command(text: str, *, now: datetime) -> Command:
             return Resume(customer=_only_ref(args, "resume", allow_invoice=False))
         case "status":
             return Status(target=_only_ref(args, "status", allow_invoice=True))
+        case "history":
+            return History(target=_only_ref(args, "history", allow_invoice=True, allow_email=False))
         case "pause":
             return _parse_pause(args, now=now)
     shown = _shorten(words[0])
@@ -152,15 +163,15 @@ def _shorten(word: str, limit: int = 40) -> str:
     return escape_truncated(word.replace("`", "'"), limit, inline=True)
 
 
-def _only_ref(args: list[str], name: str, *, allow_invoice: bool) -> Ref:
+def _only_ref(args: list[str], name: str, *, allow_invoice: bool, allow_email: bool = True) -> Ref:
     if not args:
         raise CommandError(f"`{name}` needs a customer.", _usage(name))
     if len(args) > 1:
         raise CommandError(f"`{name}` takes one argument, got {len(args)}.", _usage(name))
-    return _parse_ref(args[0], name, allow_invoice=allow_invoice)
+    return _parse_ref(args[0], name, allow_invoice=allow_invoice, allow_email=allow_email)
 
 
-def _parse_ref(word: str, name: str, *, allow_invoice: bool) -> Ref:
+def _parse_ref(word: str, name: str, *, allow_invoice: bool, allow_email: bool = True) -> Ref:
     token = word
     if mailto := _MAILTO.match(token):  # Slack may send emails as <mailto:a@b.c|a@b.c>
         token = mailto.group(1)
@@ -174,11 +185,14 @@ def _parse_ref(word: str, name: str, *, allow_invoice: bool) -> Ref:
             f"`{name}` works on customers, not invoices: use a `cus_…` id or an email.",
             _usage(name),
         )
-    if _EMAIL.match(token):
+    if allow_email and _EMAIL.match(token):
         return Ref(RefKind.EMAIL, token.lower())
-    wanted = (
-        "a `cus_…` id, an email or an `in_…` id" if allow_invoice else "a `cus_…` id or an email"
-    )
+    if not allow_email:
+        wanted = "a `cus_…` id or an `in_…` id"
+    elif allow_invoice:
+        wanted = "a `cus_…` id, an email or an `in_…` id"
+    else:
+        wanted = "a `cus_…` id or an email"
     raise CommandError(f"`{_shorten(word)}` is not {wanted}.", _usage(name))
 
 

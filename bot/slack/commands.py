@@ -2,22 +2,27 @@
 
 Everything that only needs our database happens in the request and is the ack's text
 (`Reply`). A customer we have never seen needs a Stripe look-up (`NeedsLookup`): that
-becomes a job that runs the same command again with the customer it found.
+becomes a job that runs the same command again with the customer it found. Every stored
+field (names, emails, invoice numbers, reasons) is escaped; customers are named by name
+and email where known, numbers written as people write them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.slack.actors import slack_actor
-from bot.slack.blocks.wording import who
+from bot.slack.blocks.wording import counted, customer_label, who
 from bot.slack.command_parser import (
     HELP_TEXT,
     Command,
     Help,
+    History,
     ListCases,
     Pause,
     Ref,
@@ -25,12 +30,15 @@ from bot.slack.command_parser import (
     Resume,
     Status,
 )
-from bot.slack.mrkdwn import code, escape_inline
+from bot.slack.mrkdwn import code, escape_inline, escape_truncated, utc_text
 from recovery.money import format_amount
 from recovery.pauses import active_pause, pause_customer, resume_customer
-from storage.models import OPEN_CASE_STATUSES, Case, CustomerRow
+from storage.models import OPEN_CASE_STATUSES, AuditEntry, Case, CustomerRow, utcnow
+from storage.models import Pause as PauseRow
 
 LIST_MAX = 30
+HISTORY_MAX = 10
+DETAIL_MAX = 120
 
 
 @dataclass(frozen=True)
@@ -69,19 +77,62 @@ async def local_customer_id(session: AsyncSession, ref: Ref) -> str | None:
     return None
 
 
-def _case_line(case: Case) -> str:
+async def customer_words(session: AsyncSession, customer_id: str) -> str:
+    """`Ana Smith (ana@example.com) `cus_1``: the name and email we know, then the id."""
+    row = await session.get(CustomerRow, customer_id)
+    name, email = (row.name, row.email) if row is not None else (None, None)
+    if not (name or email):
+        case = await session.scalar(
+            select(Case)
+            .where(Case.customer_id == customer_id)
+            .order_by(Case.created_at.desc())
+            .limit(1)
+        )
+        if case is not None:
+            name, email = case.customer_name, case.customer_email
+    ident = code(customer_id)
+    return f"{customer_label(name, email)} {ident}" if (name or email) else ident
+
+
+def _case_line(case: Case, *, paused: bool = False) -> str:
     customer = escape_inline(case.customer_name or case.customer_email or case.customer_id)
     amount = format_amount(case.amount_remaining or case.amount_due, case.currency)
-    return (
+    line = (
         f"• {code(case.invoice_number or case.invoice_id)} {customer}: "
         f"{escape_inline(amount)}, {case.segment}, {case.status}, "
         f"attempt {case.attempt_count}, opened {case.created_at:%Y-%m-%d}"
     )
+    return line + (" — *paused*" if paused else "")
 
 
-def _paused_by(actor: str) -> str:
-    """`slack:U…` as a mention; any other actor (CLI, system) as escaped text."""
-    return who(actor.removeprefix("slack:"))
+def _actor(actor: str) -> str:
+    """Who did it: a Slack user as a mention, Stripe or dunbot in words, else escaped."""
+    kind, _, ident = actor.partition(":")
+    if kind == "slack" and ident:
+        return who(ident)
+    if kind == "stripe":
+        return "Stripe"
+    if kind == "system":
+        return "dunbot"
+    return escape_inline(actor)
+
+
+def _until(until: datetime | None) -> str:
+    return f"until {until:%Y-%m-%d %H:%M} UTC" if until else "until resumed"
+
+
+async def _paused_ids(session: AsyncSession, customer_ids: set[str]) -> set[str]:
+    """Which of these customers have a pause in force now."""
+    if not customer_ids:
+        return set()
+    now = utcnow()
+    rows = await session.scalars(
+        select(PauseRow.customer_id).where(
+            PauseRow.customer_id.in_(customer_ids),
+            or_(PauseRow.until.is_(None), PauseRow.until > now),
+        )
+    )
+    return set(rows.all())
 
 
 async def _status(session: AsyncSession, target: Ref, customer_id: str | None) -> str:
@@ -89,7 +140,8 @@ async def _status(session: AsyncSession, target: Ref, customer_id: str | None) -
         case = await session.scalar(select(Case).where(Case.invoice_id == target.value))
         if case is None:
             return f"No dunning case for invoice {code(target.value)}."
-        return _case_line(case)
+        paused = await _paused_ids(session, {case.customer_id})
+        return _case_line(case, paused=bool(paused))
     assert customer_id is not None
     pause = await active_pause(session, customer_id)
     cases = (
@@ -99,26 +151,63 @@ async def _status(session: AsyncSession, target: Ref, customer_id: str | None) -
     ).all()
     state = "dunning active"
     if pause is not None:
-        until = f"until {pause.until:%Y-%m-%d %H:%M} UTC" if pause.until else "until resumed"
         reason = f" ({escape_inline(pause.reason)})" if pause.reason else ""
-        state = f"dunning paused by {_paused_by(pause.paused_by)} {until}{reason}"
-    lines = [f"*{escape_inline(customer_id)}*: {state}"]
-    lines += [_case_line(case) for case in cases] or ["No dunning cases."]
+        state = f"dunning paused by {_actor(pause.paused_by)} {_until(pause.until)}{reason}"
+    lines = [f"{await customer_words(session, customer_id)}: {state}"]
+    lines += [_case_line(case, paused=pause is not None) for case in cases] or ["No dunning cases."]
     return "\n".join(lines)
 
 
 async def _list(session: AsyncSession) -> str:
+    is_open = Case.status.in_(OPEN_CASE_STATUSES)
+    total = await session.scalar(select(func.count()).select_from(Case).where(is_open)) or 0
     cases = (
-        await session.scalars(
-            select(Case)
-            .where(Case.status.in_(OPEN_CASE_STATUSES))
-            .order_by(Case.created_at)
-            .limit(LIST_MAX)
-        )
+        await session.scalars(select(Case).where(is_open).order_by(Case.created_at).limit(LIST_MAX))
     ).all()
     if not cases:
         return "No open dunning cases."
-    return "*Open cases, oldest first*\n" + "\n".join(_case_line(c) for c in cases)
+    paused = await _paused_ids(session, {c.customer_id for c in cases})
+    shown = "" if total <= len(cases) else f", the oldest {len(cases)} shown"
+    head = f"*{counted(total, 'open case').capitalize()}, oldest first{shown}*"
+    return "\n".join([head, *(_case_line(c, paused=c.customer_id in paused) for c in cases)])
+
+
+def _detail(detail: dict[str, Any]) -> str:
+    for key in ("reason", "note", "instruction", "error"):
+        value = detail.get(key)
+        if isinstance(value, str) and value.strip():
+            return f": {escape_truncated(value, DETAIL_MAX, inline=True)}"
+    return ""
+
+
+async def _history(session: AsyncSession, target: Ref) -> str:
+    if target.kind is RefKind.INVOICE_ID:
+        case = await session.scalar(select(Case).where(Case.invoice_id == target.value))
+        if case is None:
+            return f"No dunning case for invoice {code(target.value)}."
+        about = f"invoice {code(case.invoice_number or case.invoice_id)}"
+        which = AuditEntry.case_id == case.id
+    else:
+        case_ids = select(Case.id).where(Case.customer_id == target.value)
+        about = await customer_words(session, target.value)
+        which = or_(AuditEntry.customer_id == target.value, AuditEntry.case_id.in_(case_ids))
+    entries = (
+        await session.scalars(
+            select(AuditEntry)
+            .where(which)
+            .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+            .limit(HISTORY_MAX)
+        )
+    ).all()
+    if not entries:
+        return f"Nothing in the audit log for {about} yet."
+    lines = [f"*Latest {counted(len(entries), 'entry', 'entries')} for {about}, newest first*"]
+    lines += [
+        f"• {utc_text(e.at)} — {escape_inline(e.action.replace('_', ' '))} "
+        f"by {_actor(e.actor)}{_detail(e.detail or {})}"
+        for e in entries
+    ]
+    return "\n".join(lines)
 
 
 async def run_command(
@@ -133,6 +222,8 @@ async def run_command(
         return Reply(HELP_TEXT)
     if isinstance(command, ListCases):
         return Reply(await _list(session))
+    if isinstance(command, History):
+        return Reply(await _history(session, command.target))
     ref = command.target if isinstance(command, Status) else command.customer
     if ref.kind is not RefKind.INVOICE_ID:
         customer_id = customer_id or await local_customer_id(session, ref)
@@ -141,6 +232,7 @@ async def run_command(
     if isinstance(command, Status):
         return Reply(await _status(session, command.target, customer_id))
     assert customer_id is not None
+    customer = await customer_words(session, customer_id)
     if isinstance(command, Pause):
         state = await pause_customer(
             session,
@@ -149,14 +241,16 @@ async def run_command(
             reason=command.reason,
             by=slack_actor(user),
         )
-        until = f"until {state.until:%Y-%m-%d %H:%M} UTC" if state.until else "until resumed"
         return Reply(
-            f"Dunning paused for {code(customer_id)} {until}. New failures are recorded; "
+            f"Dunning paused for {customer} {_until(state.until)}. New failures are recorded; "
             "nothing is drafted, posted or sent."
         )
     count = await resume_customer(session, customer_id=customer_id, by=slack_actor(user))
     if count is None:
-        return Reply(f"{code(customer_id)} was not paused; nothing changed.")
+        return Reply(f"{customer} was not paused; nothing changed.")
+    if count == 0:
+        return Reply(f"Dunning resumed for {customer}; no open cases to re-check.")
+    verb = "is" if count == 1 else "are"
     return Reply(
-        f"Dunning resumed for {code(customer_id)}; {count} open case(s) are being re-checked."
+        f"Dunning resumed for {customer}; {counted(count, 'open case')} {verb} being re-checked."
     )

@@ -1,6 +1,6 @@
 """The Retry button of a dead job's alert (finance approvers; one retry however often clicked).
 
-Registered as one `Decide` row in `bot.slack.handlers.ROUTES`: the middleware has checked the
+Registered as one `Decide` row in `bot.slack.handlers.routes`: the middleware has checked the
 role and that the button belongs to the alert it was clicked on.
 """
 

@@ -93,15 +93,26 @@ async def reject(session: AsyncSession, submitted: Submission, _deps: SlackDeps)
     )
 
 
-async def regenerate(session: AsyncSession, submitted: Submission, _deps: SlackDeps) -> Outcome:
-    """Retire the draft and queue a new one, with the optional instruction."""
-    return await decisions.regenerate_draft(
+TEMPLATE_IGNORES_INSTRUCTIONS = (
+    "The template drafter (LLM_PROVIDER=template) cannot follow instructions, so the new "
+    "draft has the same words; use Edit to change them."
+)
+
+
+async def regenerate(session: AsyncSession, submitted: Submission, deps: SlackDeps) -> Outcome:
+    """Retire the draft and queue a new one, with the optional instruction; says so when the
+    template drafter cannot follow that instruction, rather than ignoring it silently."""
+    instruction = submitted.form.text(RegenerateDraftField.INSTRUCTION) or None
+    outcome = await decisions.regenerate_draft(
         session,
         draft_id=submitted.card.id,
         version=submitted.card.version,
         actor=slack_actor(submitted.user),
-        instruction=submitted.form.text(RegenerateDraftField.INSTRUCTION) or None,
+        instruction=instruction,
     )
+    if outcome.ok and instruction and not deps.drafter_follows_instructions:
+        return Outcome(True, f"{outcome.message} {TEMPLATE_IGNORES_INSTRUCTIONS}")
+    return outcome
 
 
 async def complete(session: AsyncSession, submitted: Submission, _deps: SlackDeps) -> Outcome:

@@ -38,6 +38,8 @@ class SlackDeps:
     livemode: bool = True
     company_name: str = ""
     dunning_channels: frozenset[str] = frozenset({"email"})  # what Approve sends
+    stripe_dashboard: bool = True  # False with sandbox billing (the demo)
+    drafter_follows_instructions: bool = True  # False with the template drafter
 
     def members(self, role: Role) -> frozenset[str]:
         """The Slack user ids holding `role`."""

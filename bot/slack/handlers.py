@@ -8,6 +8,8 @@ the decision and queues the side effects as jobs; `error_handler` answers every 
 
 from __future__ import annotations
 
+from functools import partial
+
 from slack_bolt.async_app import AsyncApp
 
 from bot.slack import decisions
@@ -27,35 +29,50 @@ from bot.slack.listeners import Decide, HomeOpened, OpenModal, Route, SlashComma
 from bot.slack.metadata import CardKind
 from bot.slack.middleware import verified_request
 
-__all__ = ["ROUTES", "SlackDeps", "register"]
+__all__ = ["SlackDeps", "register", "routes"]
 
 DRAFT, TASK = CardKind.DRAFT, CardKind.VIP_TASK
 FINANCE, MANAGER = Role.FINANCE, Role.ACCOUNT_MANAGER
 
-ROUTES: tuple[Route, ...] = (
-    Decide(ApprovalAction.APPROVE, FINANCE, DRAFT, decisions.approve),
-    Decide(ApprovalAction.RETRY_SEND, FINANCE, DRAFT, decisions.retry_send),
-    Decide(ApprovalAction.MARK_SENT, FINANCE, DRAFT, decisions.mark_sent),
-    OpenModal(ApprovalAction.EDIT, FINANCE, DRAFT, edit_modal),
-    OpenModal(ApprovalAction.REGENERATE, FINANCE, DRAFT, regenerate_modal),
-    OpenModal(ApprovalAction.REJECT, FINANCE, DRAFT, reject_modal),
-    Submit(ModalCallback.EDIT_DRAFT, FINANCE, DRAFT, decisions.edit, EditDraftField.BODY),
-    Submit(ModalCallback.REGENERATE_DRAFT, FINANCE, DRAFT, decisions.regenerate),
-    Submit(ModalCallback.REJECT_DRAFT, FINANCE, DRAFT, decisions.reject),
-    Decide(VipAction.CLAIM, MANAGER, TASK, decisions.claim),
-    Decide(VipAction.RELEASE, MANAGER, TASK, decisions.release),
-    OpenModal(VipAction.DONE, MANAGER, TASK, done_modal),
-    Submit(ModalCallback.DONE_TASK, MANAGER, TASK, decisions.complete),
-    SlashCommand(SLASH_COMMAND, Role.TEAM),
-    HomeOpened(),
-    Decide(DeadJobAction.RETRY, FINANCE, CardKind.DEAD_JOB, retry_dead_job),
-)
-"""One row per listener: what it answers to, who may use it, which card it acts on."""
+
+def routes(deps: SlackDeps) -> tuple[Route, ...]:
+    """One row per listener: what it answers to, who may use it, which card it acts on."""
+    regenerate = partial(regenerate_modal, follows_instructions=deps.drafter_follows_instructions)
+    return (
+        Decide(ApprovalAction.APPROVE, FINANCE, DRAFT, decisions.approve),
+        Decide(ApprovalAction.RETRY_SEND, FINANCE, DRAFT, decisions.retry_send),
+        Decide(ApprovalAction.MARK_SENT, FINANCE, DRAFT, decisions.mark_sent),
+        OpenModal(ApprovalAction.EDIT, FINANCE, DRAFT, edit_modal),
+        OpenModal(ApprovalAction.REGENERATE, FINANCE, DRAFT, regenerate),
+        OpenModal(ApprovalAction.REJECT, FINANCE, DRAFT, reject_modal),
+        Submit(ModalCallback.EDIT_DRAFT, FINANCE, DRAFT, decisions.edit, EditDraftField.BODY),
+        Submit(
+            ModalCallback.REGENERATE_DRAFT,
+            FINANCE,
+            DRAFT,
+            decisions.regenerate,
+            tell_success=True,
+        ),
+        Submit(ModalCallback.REJECT_DRAFT, FINANCE, DRAFT, decisions.reject),
+        Decide(VipAction.CLAIM, MANAGER, TASK, decisions.claim),
+        Decide(VipAction.RELEASE, MANAGER, TASK, decisions.release),
+        OpenModal(VipAction.DONE, MANAGER, TASK, done_modal),
+        Submit(ModalCallback.DONE_TASK, MANAGER, TASK, decisions.complete),
+        SlashCommand(SLASH_COMMAND, Role.TEAM),
+        HomeOpened(),
+        Decide(
+            DeadJobAction.RETRY,
+            FINANCE,
+            CardKind.DEAD_JOB,
+            retry_dead_job,
+            tell_success=True,
+        ),
+    )
 
 
 def register(app: AsyncApp, deps: SlackDeps) -> None:
     """Wire every listener of dunbot onto `app`."""
     app.middleware(verified_request)
-    for route in ROUTES:
+    for route in routes(deps):
         route.attach(app, deps)
     app.error(error_handler(deps.db))

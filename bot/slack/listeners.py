@@ -35,8 +35,21 @@ from bot.slack.middleware import (
 from recovery.decisions import Outcome
 from storage.models import utcnow
 
+FORM_ERROR_MAX = 150
+"""How much of a field error a modal shows comfortably."""
 OUT_OF_DATE = "This card is out of date; nothing changed. Look at the updated card."
 LOOKING_UP = "Looking that customer up in Stripe; the answer follows in a moment."
+
+
+def shorten(text: str, limit: int = FORM_ERROR_MAX) -> str:
+    """`text` cut at a word boundary to at most `limit` characters, marked with an ellipsis."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    if " " in cut:
+        cut = cut[: cut.rindex(" ")]
+    return cut.rstrip(" ,;:") + "…"
+
 
 ClickDecision = Callable[[AsyncSession, Click, SlackDeps], Awaitable[Outcome]]
 FormDecision = Callable[[AsyncSession, Submission, SlackDeps], Awaitable[Outcome]]
@@ -46,12 +59,15 @@ ModalBuilder = Callable[..., dict[str, Any]]
 
 @dataclass(frozen=True)
 class Decide:
-    """A button that decides at once: compare-and-set, ack, the outcome ephemerally."""
+    """A button that decides at once: compare-and-set, ack; a refusal is told ephemerally,
+    a success only when `tell_success` (a decision that took effect shows on the card, so a
+    reply could only repeat or, once the card moves on, contradict it)."""
 
     action: str
     role: Role
     kind: CardKind
     decide: ClickDecision
+    tell_success: bool = False
 
     def attach(self, app: AsyncApp, deps: SlackDeps) -> None:
         """Register the listener and its middleware on `app`."""
@@ -60,9 +76,13 @@ class Decide:
             click: Click = context[CLICK]
             async with deps.db.transaction() as session:
                 outcome = await self.decide(session, click, deps)
-                await enqueue_ephemeral(
-                    session, channel=click.message.channel, user=click.user, text=outcome.message
-                )
+                if self.tell_success or not outcome.ok:
+                    await enqueue_ephemeral(
+                        session,
+                        channel=click.message.channel,
+                        user=click.user,
+                        text=outcome.message,
+                    )
             await ack()
 
         middleware = [require(self.role, deps), card_click(self.kind, deps.db)]
@@ -84,7 +104,12 @@ class OpenModal:
         async def listener(ack: AsyncAck, context: dict[str, Any], client: AsyncWebClient) -> None:
             click: Click = context[CLICK]
             async with deps.db.sessions() as session:
-                view = await card_view(session, click.card, livemode=deps.livemode)
+                view = await card_view(
+                    session,
+                    click.card,
+                    livemode=deps.livemode,
+                    stripe_dashboard=deps.stripe_dashboard,
+                )
             if view is None or view.version != click.card.version:
                 raise CardError(OUT_OF_DATE)
             await ack()
@@ -98,13 +123,17 @@ class OpenModal:
 
 @dataclass(frozen=True)
 class Submit:
-    """A modal submission: decide, then close the modal or show the field's errors."""
+    """A modal submission: decide, then close the modal or show the field's errors.
+
+    A refusal is told ephemerally; a success only when `tell_success` (its effect is not on
+    this card, e.g. a regenerated draft arrives as a new card)."""
 
     callback: ModalCallback
     role: Role
     kind: CardKind
     decide: FormDecision
     error_field: ModalField | None = None
+    tell_success: bool = False
 
     def attach(self, app: AsyncApp, deps: SlackDeps) -> None:
         """Register the listener and its middleware on `app`."""
@@ -113,7 +142,8 @@ class Submit:
             submitted: Submission = context[SUBMISSION]
             async with deps.db.transaction() as session:
                 outcome = await self.decide(session, submitted, deps)
-                if outcome.ok or not outcome.errors or self.error_field is None:
+                shown_in_form = bool(outcome.errors) and self.error_field is not None
+                if (outcome.ok and self.tell_success) or not (outcome.ok or shown_in_form):
                     await enqueue_ephemeral(
                         session,
                         channel=submitted.channel,
@@ -121,7 +151,7 @@ class Submit:
                         text=outcome.message,
                     )
             if outcome.errors and self.error_field is not None:
-                errors = {self.error_field.block_id: "; ".join(outcome.errors)[:150]}
+                errors = {self.error_field.block_id: shorten("; ".join(outcome.errors))}
                 await ack(response_action="errors", errors=errors)
                 return
             await ack()

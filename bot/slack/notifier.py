@@ -92,6 +92,7 @@ class SlackNotifier:
         vip_channel: str,
         account_managers: Sequence[str],
         livemode: bool = True,
+        stripe_dashboard: bool = True,
         pacer: ChannelPacer | None = None,
     ) -> None:
         self.db = db
@@ -100,6 +101,7 @@ class SlackNotifier:
         self.vip_channel = vip_channel
         self.account_managers = list(account_managers)
         self.livemode = livemode
+        self.stripe_dashboard = stripe_dashboard
         self.pacer = pacer or ChannelPacer()
 
     async def sync_approval_card(self, *, draft_id: int) -> None:
@@ -112,7 +114,12 @@ class SlackNotifier:
 
     async def sync_vip_task_card(self, *, task_id: int) -> None:
         async with self.db.sessions() as session:
-            view = await vip_view(session, task_id, livemode=self.livemode)
+            view = await vip_view(
+                session,
+                task_id,
+                livemode=self.livemode,
+                stripe_dashboard=self.stripe_dashboard,
+            )
             task_case = await _case_id_of_task(session, task_id)
         if view is not None:
             await self._show(VIP_CARD, task_id, task_case, self.vip_channel, vip_task_card(view))
@@ -149,7 +156,12 @@ class SlackNotifier:
 
     async def remind_vip_task(self, *, task_id: int) -> None:
         async with self.db.sessions() as session:
-            view = await vip_view(session, task_id, livemode=self.livemode)
+            view = await vip_view(
+                session,
+                task_id,
+                livemode=self.livemode,
+                stripe_dashboard=self.stripe_dashboard,
+            )
             card = await _message_of(session, VIP_CARD, task_id)
         if view is None:
             return

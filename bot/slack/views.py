@@ -79,6 +79,7 @@ class ApprovalCardView:
     model: str | None = None
     fallback_reason: str | None = None
     guardrail_notes: Sequence[str] = ()
+    edited_by: str | None = None  # Slack user id of whoever last edited the draft's text
     status: ApprovalStatus = ApprovalStatus.PENDING
     decided_by: str | None = None  # Slack user id of whoever approved / rejected / marked
     decided_at: datetime | None = None
@@ -105,6 +106,7 @@ class VipTaskCardView:
     decline_reason: str | None = None
     segment_reasons: Sequence[str] = ()
     livemode: bool = True
+    stripe_dashboard: bool = True  # False with sandbox billing: no Stripe page to link to
     status: VipTaskStatus = VipTaskStatus.OPEN
     owner_id: str | None = None  # Slack user id of who claimed it / marked it done
     claimed_at: datetime | None = None
@@ -113,8 +115,10 @@ class VipTaskCardView:
     invoice_paid: bool = False  # the case ended paid (a closed task's card says so too)
 
     @property
-    def dashboard_url(self) -> str:
-        """`https://dashboard.stripe.com/customers/cus_…` for this customer."""
+    def dashboard_url(self) -> str | None:
+        """`https://dashboard.stripe.com/customers/cus_…`; None when billing is a sandbox."""
+        if not self.stripe_dashboard:
+            return None
         return stripe_customer_url(self.customer_id, livemode=self.livemode)
 
 

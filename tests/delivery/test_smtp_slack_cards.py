@@ -47,7 +47,7 @@ async def test_sent_through_smtp_card_says_sent(
     [received] = smtp.messages
     assert received.rcpt_tos == ["ana@example.com"]
     text = message_text(await approval_card(ssh))
-    assert ":white_check_mark: Email sent" in text and f"<@{FINANCE}>" in text
+    assert "Sent, awaiting payment" in text and "Email sent" in text and f"<@{FINANCE}>" in text
 
 
 async def test_550_to_rcpt_fails_and_the_card_says_so(
@@ -111,7 +111,8 @@ async def test_unknown_outcome_card_offers_retry_and_mark_as_sent(
     assert outbox.status == OutboxStatus.SENT and case.emails_sent == 1
     assert smtp.messages == [] and smtp.commands.count("DATA") == 1
     updated = await approval_card(ssh)
-    assert ":white_check_mark: Email sent" in message_text(updated)
+    assert "Sent, awaiting payment" in message_text(updated)
+    assert "Email sent" in message_text(updated)
     assert buttons(updated) == {}
     # A late Retry on the old card changes nothing.
     assert (await ssh.click(ApprovalAction.RETRY_SEND, FINANCE, card)).status_code == 200

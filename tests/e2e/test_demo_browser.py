@@ -101,6 +101,9 @@ def invoice_row(page: Page, role: str) -> Locator:
     return page.locator(f'tr.invoice-row[data-invoice-id="{DEMO_INVOICES[role]}"]')
 
 
+PAID_HEADER = "Paid — $49.00 recovered"  # Maya Chen's invoice is $49.00
+
+
 def cards(page: Page, channel: str) -> Locator:
     return page.locator(f"#feed-{channel} article.message:not(.ephemeral)")
 
@@ -148,6 +151,8 @@ async def test_standard_failure_approved_sent_then_paid(
     await dialog.get_by_role("button", name="Approve and send").click()
     await expect(card).to_contain_text("Email sent")
     await expect(card).to_contain_text("approved by")
+    await expect(card.locator("h3.header")).to_contain_text("Sent, awaiting payment")
+    await expect(ephemerals(page, "CAPPROVALS")).to_have_count(0)  # the card tells the story
     await expect(card.locator(f'.mention[data-user-id="{FINANCE}"]')).to_be_visible()
     await expect(card.get_by_role("button", name="Approve")).to_have_count(0)
     outbox = page.locator("#outbox .outbox-email")
@@ -157,6 +162,8 @@ async def test_standard_failure_approved_sent_then_paid(
     # The customer pays: the card says paid.
     await maya.get_by_role("button", name="Customer pays: Maya Chen").click()
     await expect(card).to_contain_text("invoice paid")
+    await expect(card.locator("h3.header")).to_contain_text(PAID_HEADER)
+    await expect(card).not_to_contain_text("\u00a4")  # no odd currency sign for "paid"
     await expect(maya).to_contain_text("dunbot: paid")
     await page.screenshot(path=str(screenshot_path("sandbox-after-payment.png", tmp_path)))
 
@@ -186,6 +193,9 @@ async def test_vip_failure_is_a_task_claimed_by_the_account_manager(
     task = cards(page, "CVIPTASKS").filter(has_text="Orbital Freight")
     await expect(task).to_have_count(1)
     await expect(task).to_contain_text("URGENT")
+    assert (await task.inner_text()).count("URGENT") == 1  # the header says it, once
+    await expect(task.get_by_role("link", name="Open customer in Stripe")).to_have_count(0)
+    await expect(task).to_contain_text("not in Stripe (demo billing)")
     await task.get_by_role("button", name="Claim").click()
     await expect(task).to_contain_text("claimed by")
     await expect(task.locator(f'.mention[data-user-id="{ACCOUNT_MANAGER}"]')).to_be_visible()
@@ -234,6 +244,7 @@ async def test_reject_opens_a_modal_whose_submission_updates_the_card(
     await modal.get_by_role("button", name="Reject").click()
     await expect(modal).to_be_hidden()
     await expect(card).to_contain_text("rejected by")
+    await expect(card.locator("h3.header")).to_contain_text("Rejected")
     await expect(card).to_contain_text("Called her <b>by phone</b> instead")
     await expect(card.locator("b")).to_have_count(0)
 

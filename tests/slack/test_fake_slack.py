@@ -36,7 +36,7 @@ async def test_post_then_update_on_the_stored_ts(fake_slack: FakeSlack) -> None:
 
     calls = fake_slack.calls_to("chat.postMessage") + fake_slack.calls_to("chat.update")
     assert [c.method for c in calls] == ["chat.postMessage", "chat.update"]
-    assert calls[0].args["blocks"][0]["type"] == "section"
+    assert calls[0].args["blocks"][0]["type"] == "header"  # the card opens with its state
     assert calls[0].token == TOKEN
     assert calls[0].headers["Authorization"] == f"Bearer {TOKEN}"
     stored = fake_slack.message("C0APPROVE", ts)

@@ -269,7 +269,9 @@ async def test_dunning_command_pause_status_and_garbage(sh: SlackHarness) -> Non
     known_in_stripe = await sh.command("pause cus_new for 2w card swap", FINANCE)
     assert "Looking that customer up" in known_in_stripe.text
     await sh.worker.run_until_idle()
-    assert "Dunning paused for `cus_new`" in sh.slack.ephemerals[-1]["text"]
+    assert (
+        "Dunning paused for New Co (new@example.com) `cus_new`" in sh.slack.ephemerals[-1]["text"]
+    )
     async with sh.runtime.db.sessions() as session:
         pause = await session.get(Pause, "cus_new")
     assert pause is not None and pause.reason == "card swap"

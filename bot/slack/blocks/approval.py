@@ -14,6 +14,7 @@ from bot.slack.blocks.kit import (
     button,
     confirm_dialog,
     context,
+    header,
     section,
 )
 from bot.slack.blocks.wording import (
@@ -44,11 +45,34 @@ def draft_ref(view: ApprovalCardView) -> CardRef:
     return CardRef(kind=CardKind.DRAFT, id=view.draft_id, version=view.version)
 
 
+_HEADLINES = {
+    ApprovalStatus.PENDING: ":envelope: Approval needed — payment failed",
+    ApprovalStatus.REGENERATING: ":hourglass_flowing_sand: Writing a new draft",
+    ApprovalStatus.APPROVED: ":outbox_tray: Approved — sending shortly",
+    ApprovalStatus.WAITING: ":double_vertical_bar: Approved — waiting while dunning is paused",
+    ApprovalStatus.SENDING: ":outbox_tray: Approved — sending",
+    ApprovalStatus.SENT: ":hourglass_flowing_sand: Sent, awaiting payment",
+    ApprovalStatus.FAILED: ":x: Sending failed — needs a Retry",
+    ApprovalStatus.UNKNOWN: ":warning: Delivery unknown — check before retrying",
+    ApprovalStatus.REJECTED: ":no_entry: Rejected — nothing sent",
+    ApprovalStatus.CANCELLED_VOIDED: ":wastebasket: Invoice voided — nothing to send",
+    ApprovalStatus.CANCELLED_UNCOLLECTIBLE: ":wastebasket: Uncollectible — nothing to send",
+    ApprovalStatus.SUPERSEDED: ":arrows_counterclockwise: Replaced by a newer draft",
+}
+
+
+def approval_headline(view: ApprovalCardView) -> str:
+    """The card's state in a few words and one symbol, for its header (plain text)."""
+    if view.invoice_paid or view.status is ApprovalStatus.CANCELLED_PAID:
+        return f":white_check_mark: Paid — {view.amount_text} recovered"
+    return _HEADLINES.get(view.status, str(view.status))
+
+
 def approval_status_line(view: ApprovalCardView, *, for_blocks: bool = True) -> str | None:
-    """What happened to the draft, in words; a paid invoice says so even after a send."""
+    """What happened to the draft and who did it, in words (None while it waits)."""
     line = _decision_line(view, for_blocks=for_blocks)
     if line is not None and view.invoice_paid and view.status is not ApprovalStatus.CANCELLED_PAID:
-        line += " · :moneybag: invoice paid since"
+        line += " — invoice paid since"
     return line
 
 
@@ -61,42 +85,42 @@ def _decision_line(view: ApprovalCardView, *, for_blocks: bool) -> str | None:
         case ApprovalStatus.PENDING:
             return None
         case ApprovalStatus.REGENERATING:
-            return f":hourglass_flowing_sand: Regenerating the draft (requested by {by})…"
+            return f"Regenerating the draft (requested by {by})…"
         case ApprovalStatus.APPROVED:
-            return f":white_check_mark: Email approved by {by}{at} — sending shortly"
+            return f"Email approved by {by}{at} — sending shortly"
         case ApprovalStatus.WAITING:
             return (
-                f":double_vertical_bar: Email approved by {by}{at} — waiting: dunning is paused "
+                f"Email approved by {by}{at} — waiting: dunning is paused "
                 "for this customer; it is sent when the pause ends (if still unpaid)"
             )
         case ApprovalStatus.SENDING:
-            return f":outbox_tray: Email approved by {by}{at} — sending…"
+            return f"Email approved by {by}{at} — sending…"
         case ApprovalStatus.SENT:
             sent = when(view.sent_at, for_blocks=for_blocks)
-            return f":white_check_mark: Email sent{sent} — approved by {by}{at}"
+            return f"Email sent{sent} — approved by {by}{at}"
         case ApprovalStatus.FAILED:
             return (
-                f":x: Sending failed (approved by {by}{at}): {error}. "
+                f"Sending failed (approved by {by}{at}): {error}. "
                 "Fix the cause (e.g. the address), then press Retry."
             )
         case ApprovalStatus.UNKNOWN:
             return (
-                f":warning: Delivery unknown (approved by {by}{at}): the connection broke "
+                f"Delivery unknown (approved by {by}{at}): the connection broke "
                 "while sending, so the email may or may not have gone out. Check the mail log, "
                 f"then press Retry or Mark as sent. Error: {error}"
             )
         case ApprovalStatus.REJECTED:
             reason = escape_truncated(view.reject_reason or "", NOTE_MAX) or "no reason given"
             on = f" ({at.removeprefix(' at ')})" if at else ""
-            return f":no_entry: Draft rejected by {by}: {reason}{on}"
+            return f"Draft rejected by {by}: {reason}{on}"
         case ApprovalStatus.CANCELLED_PAID:
-            return ":moneybag: Invoice paid — nothing to send"
+            return "Invoice paid — nothing to send"
         case ApprovalStatus.CANCELLED_VOIDED:
-            return ":wastebasket: Invoice voided — nothing to send"
+            return "Invoice voided — nothing to send"
         case ApprovalStatus.CANCELLED_UNCOLLECTIBLE:
-            return ":wastebasket: Invoice marked uncollectible — nothing to send"
+            return "Invoice marked uncollectible — nothing to send"
         case ApprovalStatus.SUPERSEDED:
-            return ":arrows_counterclockwise: Superseded by a newer draft — see the latest card"
+            return "Superseded by a newer draft — see the latest card"
     return f"Status: {escape_inline(str(view.status))}"  # pragma: no cover - closed enum
 
 
@@ -107,11 +131,15 @@ def _fallback_text(view: ApprovalCardView) -> str:
     status = approval_status_line(view, for_blocks=False)
     if status is None:
         return fallback(f"Approval needed: payment failed on {invoice} for {customer} ({amount})")
-    return fallback(f"{strip_emoji(status)} — {invoice}, {customer} ({amount})")
+    headline = escape_inline(strip_emoji(approval_headline(view)))
+    return fallback(f"{headline}. {status} — {invoice}, {customer} ({amount})")
 
 
 def _source_note(view: ApprovalCardView) -> str:
     engine = " ".join(escape_inline(p) for p in (view.provider, view.model) if p)
+    first = "AI" if view.source == "ai" else "the template"
+    if view.edited_by:
+        return f":page_facing_up: Edited by {who(view.edited_by)} (first drafted by {first})"
     if view.source == "ai":
         text = f":robot_face: Drafted by AI ({engine})" if engine else ":robot_face: Drafted by AI"
     else:
@@ -181,8 +209,6 @@ def approval_card(view: ApprovalCardView) -> Message:
     """The approval card of one draft: facts, draft, and buttons while a person must act."""
     invoice = invoice_label(view.invoice_id, view.invoice_number)
     customer = customer_label(view.customer_name, view.customer_email)
-    pending = view.status is ApprovalStatus.PENDING
-    headline = ":envelope: *Approval needed*" if pending else ":envelope: *Dunning email*"
     stage = STAGE_WORDS.get(view.stage, escape_inline(str(view.stage)))
     fields = [
         f"*Customer*\n{customer}",
@@ -194,17 +220,22 @@ def approval_card(view: ApprovalCardView) -> Message:
         fields.append(f"*Decline reason*\n{escape_truncated(view.decline_reason, 300)}")
     if view.ltv_text:
         fields.append(f"*Customer value*\n{escape_truncated(view.ltv_text, 300)}")
+    status = approval_status_line(view)
+    first_line = (
+        f"Payment failed for {bold(customer)}: approve the draft below, edit it, "
+        "ask for another, or reject it."
+        if status is None
+        else status
+    )
     blocks: list[Block] = [
-        section(f"{headline} — payment failed for {bold(customer)}", fields=fields),
+        header(approval_headline(view)),
+        section(first_line, fields=fields, block_id="status"),
     ]
     notes = [f"Standard customer: {escape_truncated(r, 300)}" for r in view.segment_reasons[:3]]
     notes.insert(0, _source_note(view))
     notes += [f":shield: {escape_truncated(n, 300)}" for n in view.guardrail_notes[:5]]
     blocks.append(context(*notes))
     blocks.append(section(_draft_text(view), block_id="draft"))
-    status = approval_status_line(view)
-    if status:
-        blocks.append(section(status, block_id="status"))
     buttons = _buttons(view)
     if buttons is not None:
         blocks.append(buttons)

@@ -20,6 +20,10 @@ from bot.slack.views import ApprovalCardView, VipTaskCardView
 
 REGENERATE_INSTRUCTION_MAX = 500
 REJECT_REASON_MAX = 500
+TEMPLATE_HINT = (
+    "The template drafter writes the same words again and cannot follow instructions; "
+    "use Edit to change the text."
+)
 
 
 def _about(view: ApprovalCardView | VipTaskCardView) -> Block:
@@ -44,17 +48,24 @@ def edit_modal(view: ApprovalCardView, *, origin: MessageRef | None = None) -> d
     return modal(ModalCallback.EDIT_DRAFT, "Edit draft", "Save draft", blocks, meta)
 
 
-def regenerate_modal(view: ApprovalCardView, *, origin: MessageRef | None = None) -> dict[str, Any]:
-    """Modal to ask for a new draft, with an optional instruction for the writer."""
+def regenerate_modal(
+    view: ApprovalCardView,
+    *,
+    origin: MessageRef | None = None,
+    follows_instructions: bool = True,
+) -> dict[str, Any]:
+    """Modal to ask for a new draft, with an optional instruction for the writer (the label
+    says nothing of "optional": Slack adds that to optional inputs itself)."""
     blocks = [
         _about(view),
         text_input(
             RegenerateDraftField.INSTRUCTION,
-            "Instruction (optional)",
+            "Instruction",
             multiline=True,
             optional=True,
             max_length=REGENERATE_INSTRUCTION_MAX,
             placeholder="e.g. warmer tone, mention that the card expired",
+            hint=None if follows_instructions else TEMPLATE_HINT,
         ),
     ]
     meta = ModalMetadata(card=draft_ref(view), message=origin)
@@ -83,7 +94,7 @@ def done_modal(view: VipTaskCardView, *, origin: MessageRef | None = None) -> di
         _about(view),
         text_input(
             DoneTaskField.NOTE,
-            "Note (optional)",
+            "Note",
             multiline=True,
             optional=True,
             max_length=NOTE_MAX,

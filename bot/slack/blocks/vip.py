@@ -15,7 +15,7 @@ from bot.slack.blocks.wording import (
 )
 from bot.slack.ids import VipAction
 from bot.slack.metadata import CardKind, CardRef
-from bot.slack.mrkdwn import escape_inline, escape_truncated, link
+from bot.slack.mrkdwn import code, escape_inline, escape_truncated, link
 from bot.slack.views import VipTaskCardView, VipTaskStatus
 
 
@@ -29,33 +29,51 @@ def vip_status_line(view: VipTaskCardView, *, for_blocks: bool = True) -> str:
     owner = who(view.owner_id)
     match view.status:
         case VipTaskStatus.OPEN:
-            return ":bell: Unclaimed — an account manager should contact the customer."
+            return "Unclaimed — an account manager should contact the customer."
         case VipTaskStatus.CLAIMED:
-            return (
-                f":raising_hand: Task claimed by {owner}"
-                f"{when(view.claimed_at, for_blocks=for_blocks)}"
-            )
+            return f"Task claimed by {owner}{when(view.claimed_at, for_blocks=for_blocks)}"
         case VipTaskStatus.DONE:
             note = escape_truncated(view.note or "", NOTE_MAX)
             at = when(view.done_at, for_blocks=for_blocks)
-            paid = " · :moneybag: invoice paid" if view.invoice_paid else ""
-            return (
-                f":white_check_mark: Task done by {owner}{at}"
-                + (f": {note}" if note else "")
-                + paid
-            )
+            paid = " — invoice paid" if view.invoice_paid else ""
+            return f"Task done by {owner}{at}" + (f": {note}" if note else "") + paid
         case VipTaskStatus.RESOLVED_PAID:
-            return ":moneybag: Resolved — invoice paid"
+            return "Resolved — invoice paid"
         case VipTaskStatus.RESOLVED_VOIDED:
-            return ":wastebasket: Resolved — invoice voided"
+            return "Resolved — invoice voided"
         case VipTaskStatus.RESOLVED_UNCOLLECTIBLE:
-            return ":wastebasket: Resolved — invoice marked uncollectible"
+            return "Resolved — invoice marked uncollectible"
     return f"Status: {escape_inline(str(view.status))}"  # pragma: no cover - closed enum
 
 
 def _headline(view: VipTaskCardView) -> str:
     customer = customer_label(view.customer_name, view.customer_email)
     return f"URGENT: VIP customer {customer} payment failed"
+
+
+def vip_header(view: VipTaskCardView) -> str:
+    """The task's state in a few words and one symbol, for its header (plain text)."""
+    if view.invoice_paid or view.status is VipTaskStatus.RESOLVED_PAID:
+        return f":white_check_mark: Paid — {view.amount_text} recovered"
+    match view.status:
+        case VipTaskStatus.OPEN:
+            return ":rotating_light: URGENT: VIP payment failed — unclaimed"
+        case VipTaskStatus.CLAIMED:
+            return ":raising_hand: VIP payment failed — claimed, in progress"
+        case VipTaskStatus.DONE:
+            return ":white_check_mark: VIP task done, awaiting payment"
+        case VipTaskStatus.RESOLVED_VOIDED:
+            return ":wastebasket: Invoice voided — task closed"
+        case VipTaskStatus.RESOLVED_UNCOLLECTIBLE:
+            return ":wastebasket: Uncollectible — task closed"
+    return str(view.status)  # pragma: no cover - closed enum
+
+
+def _stripe_line(view: VipTaskCardView) -> str:
+    url = view.dashboard_url
+    if url is None:
+        return f"Sandbox customer {code(view.customer_id)}: not in Stripe (demo billing)"
+    return link(url, "Open customer in Stripe")
 
 
 def _buttons(view: VipTaskCardView) -> Block | None:
@@ -82,22 +100,25 @@ def vip_task_card(view: VipTaskCardView) -> Message:
         fields.append(f"*Customer value*\n{escape_truncated(view.ltv_text, 300)}")
     if view.decline_reason:
         fields.append(f"*Decline reason*\n{escape_truncated(view.decline_reason, 300)}")
-    stripe_link = link(view.dashboard_url, "Open customer in Stripe")
+    customer = customer_label(view.customer_name, view.customer_email)
+    first_line = f"*VIP customer {customer}* — {vip_status_line(view)}"
     blocks: list[Block] = [
-        header(":rotating_light: URGENT: VIP payment failed"),
-        section(f"*{_headline(view)}*\n{stripe_link}", fields=fields),
+        header(vip_header(view)),
+        section(f"{first_line}\n{_stripe_line(view)}", fields=fields, block_id="status"),
     ]
     reasons = [f"VIP: {escape_truncated(r, 300)}" for r in view.segment_reasons[:5]]
     if reasons:
         blocks.append(context(*reasons))
-    blocks.append(section(vip_status_line(view), block_id="status"))
     buttons = _buttons(view)
     if buttons is not None:
         blocks.append(buttons)
-    text = fallback(
-        f"{_headline(view)} — {invoice} ({escape_inline(view.amount_text)}).",
-        strip_emoji(vip_status_line(view, for_blocks=False)),
-    )
+    about = f"{invoice} ({escape_inline(view.amount_text)})."
+    if view.status is VipTaskStatus.OPEN:
+        summary = f"{_headline(view)} — {about}"
+    else:
+        state = escape_inline(strip_emoji(vip_header(view)))
+        summary = f"{state}: VIP customer {customer}, {about}"
+    text = fallback(summary, vip_status_line(view, for_blocks=False))
     return Message(text, blocks)
 
 

@@ -72,3 +72,25 @@ def strip_emoji(line: str) -> str:
         _, _, rest = line[1:].partition(": ")
         return rest or line
     return line
+
+
+_NUMBER_WORDS = (
+    "no",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+)
+
+
+def counted(count: int, singular: str, plural: str | None = None) -> str:
+    """`one open case`, `three open cases`, `no open cases`, `42 open cases`: as people write."""
+    noun = singular if count == 1 else (plural or f"{singular}s")
+    number = _NUMBER_WORDS[count] if 0 <= count < len(_NUMBER_WORDS) else f"{count:,}"
+    return f"{number} {noun}"
