@@ -46,7 +46,7 @@ def draft_ref(view: ApprovalCardView) -> CardRef:
 
 
 _HEADLINES = {
-    ApprovalStatus.PENDING: ":envelope: Approval needed — payment failed",
+    ApprovalStatus.PENDING: ":envelope: Approval needed",
     ApprovalStatus.REGENERATING: ":hourglass_flowing_sand: Writing a new draft",
     ApprovalStatus.APPROVED: ":outbox_tray: Approved — sending shortly",
     ApprovalStatus.WAITING: ":double_vertical_bar: Approved — waiting while dunning is paused",
