@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,9 +30,17 @@ from bot.slack.command_parser import (
     Status,
 )
 from bot.slack.mrkdwn import code, escape_inline, escape_truncated, utc_text
+from recovery.history import (
+    HistoryQuery,
+    action_label,
+    actor_label,
+    actor_parts,
+    audit_history,
+    detail_text,
+)
 from recovery.money import format_amount
 from recovery.pauses import active_pause, pause_customer, resume_customer
-from storage.models import OPEN_CASE_STATUSES, AuditEntry, Case, CustomerRow, utcnow
+from storage.models import OPEN_CASE_STATUSES, Case, CustomerRow, utcnow
 from storage.models import Pause as PauseRow
 
 LIST_MAX = 30
@@ -106,15 +113,11 @@ def _case_line(case: Case, *, paused: bool = False) -> str:
 
 
 def _actor(actor: str) -> str:
-    """Who did it: a Slack user as a mention, Stripe or dunbot in words, else escaped."""
-    kind, _, ident = actor.partition(":")
+    """Who did it: a Slack user as a mention, anyone else in the audit log's words."""
+    kind, ident = actor_parts(actor)
     if kind == "slack" and ident:
         return who(ident)
-    if kind == "stripe":
-        return "Stripe"
-    if kind == "system":
-        return "dunbot"
-    return escape_inline(actor)
+    return escape_inline(actor_label(actor))
 
 
 def _until(until: datetime | None) -> str:
@@ -172,41 +175,28 @@ async def _list(session: AsyncSession) -> str:
     return "\n".join([head, *(_case_line(c, paused=c.customer_id in paused) for c in cases)])
 
 
-def _detail(detail: dict[str, Any]) -> str:
-    for key in ("reason", "note", "instruction", "error"):
-        value = detail.get(key)
-        if isinstance(value, str) and value.strip():
-            return f": {escape_truncated(value, DETAIL_MAX, inline=True)}"
-    return ""
-
-
 async def _history(session: AsyncSession, target: Ref) -> str:
+    """The last ten audit entries of a customer or an invoice (the query the dashboard and
+    `dunbot audit` use), worded and escaped for mrkdwn."""
     if target.kind is RefKind.INVOICE_ID:
         case = await session.scalar(select(Case).where(Case.invoice_id == target.value))
         if case is None:
             return f"No dunning case for invoice {code(target.value)}."
         about = f"invoice {code(case.invoice_number or case.invoice_id)}"
-        which = AuditEntry.case_id == case.id
     else:
-        case_ids = select(Case.id).where(Case.customer_id == target.value)
         about = await customer_words(session, target.value)
-        which = or_(AuditEntry.customer_id == target.value, AuditEntry.case_id.in_(case_ids))
-    entries = (
-        await session.scalars(
-            select(AuditEntry)
-            .where(which)
-            .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
-            .limit(HISTORY_MAX)
-        )
-    ).all()
+    query = HistoryQuery.for_subject(target.value)
+    entries = await audit_history(session, query=query, limit=HISTORY_MAX)
     if not entries:
         return f"Nothing in the audit log for {about} yet."
     lines = [f"*Latest {counted(len(entries), 'entry', 'entries')} for {about}, newest first*"]
-    lines += [
-        f"• {utc_text(e.at)} — {escape_inline(e.action.replace('_', ' '))} "
-        f"by {_actor(e.actor)}{_detail(e.detail or {})}"
-        for e in entries
-    ]
+    for entry in entries:
+        detail = detail_text(entry.detail or {})
+        shown = f": {escape_truncated(detail, DETAIL_MAX, inline=True)}" if detail else ""
+        lines.append(
+            f"• {utc_text(entry.at)} — {escape_inline(action_label(entry.action))} "
+            f"by {_actor(entry.actor)}{shown}"
+        )
     return "\n".join(lines)
 
 
