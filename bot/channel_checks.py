@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from standardwebhooks import Webhook
+
 from bot.settings import Settings
 from recovery.sms import e164
 
@@ -37,6 +39,39 @@ def channel_problems(settings: Settings) -> list[str]:
             )
     if "sms" in settings.dunning_channels:
         problems += _twilio_problems(settings)
+    problems += _task_target_problems(settings)
+    return problems
+
+
+def _https_problem(name: str, url: str) -> str | None:
+    parts = urlsplit(url)
+    if parts.scheme != "https" or not parts.netloc:
+        return f"{name} must be an https URL (got a {parts.scheme or 'relative'} address)."
+    return None
+
+
+def _task_target_problems(settings: Settings) -> list[str]:
+    """Teams and the outbound task webhook: https URLs, and a whsec_ secret for the webhook."""
+    problems: list[str] = []
+    if settings.teams_webhook_url is not None:
+        problem = _https_problem("TEAMS_WEBHOOK_URL", settings.teams_webhook_url.get_secret_value())
+        if problem:
+            problems.append(problem)
+    if settings.task_webhook_url:
+        problem = _https_problem("TASK_WEBHOOK_URL", settings.task_webhook_url)
+        if problem:
+            problems.append(problem)
+        secret = settings.task_webhook_secret
+        if secret is None or not secret.get_secret_value().startswith("whsec_"):
+            problems.append(
+                "TASK_WEBHOOK_URL needs TASK_WEBHOOK_SECRET: a Standard Webhooks secret "
+                "(whsec_ followed by base64), shared with the receiver."
+            )
+        else:
+            try:
+                Webhook(secret.get_secret_value())
+            except Exception:  # noqa: BLE001 - any decoding problem means a bad secret
+                problems.append("TASK_WEBHOOK_SECRET is not whsec_ followed by base64.")
     return problems
 
 

@@ -72,6 +72,14 @@ def recovery_config(settings: Settings) -> RecoveryConfig:
         email_reply_to=settings.email_reply_to,
         sms_consent_field=settings.sms_consent_field,
         company_timezone=settings.company_timezone,
+        task_targets=tuple(
+            name
+            for name, configured in (
+                ("teams", settings.teams_webhook_url is not None),
+                ("webhook", bool(settings.task_webhook_url)),
+            )
+            if configured
+        ),
     )
 
 
@@ -145,6 +153,23 @@ def build_sms_sender(settings: Settings) -> SmsSender | None:
     )
 
 
+def build_task_targets(settings: Settings) -> Any:
+    """Teams and/or the signed task webhook, when configured (else None)."""
+    if settings.teams_webhook_url is None and not settings.task_webhook_url:
+        return None
+    if settings.task_webhook_url and settings.task_webhook_secret is None:
+        raise RuntimeError(
+            "TASK_WEBHOOK_URL needs TASK_WEBHOOK_SECRET (whsec_…); run `dunbot check`."
+        )
+    from bot.adapters.task_targets import HttpTaskTargets
+
+    return HttpTaskTargets(
+        teams_url=_secret(settings.teams_webhook_url),
+        webhook_url=settings.task_webhook_url,
+        webhook_secret=_secret(settings.task_webhook_secret),
+    )
+
+
 def build_slack(settings: Settings, db: Database, *, livemode: bool) -> SlackParts | None:
     """The Slack adapter, when a bot token and signing secret are configured."""
     if settings.slack_bot_token is None or settings.slack_signing_secret is None:
@@ -213,6 +238,7 @@ def build_runtime(
     )
     if slack is not None:
         register_playbook_slack(playbooks, slack=slack, settings=settings)
+    task_targets = build_task_targets(settings)
     engine = RecoveryEngine(
         db=db,
         billing=reader,
@@ -224,6 +250,7 @@ def build_runtime(
         ),
         pay_links=build_pay_links(settings),
         sms_sender=build_sms_sender(settings),
+        task_targets=task_targets,
     )
     runtime = Runtime(
         settings=settings,
@@ -237,6 +264,8 @@ def build_runtime(
     if owned_billing is not None:
         runtime.resources.push_async_callback(owned_billing.aclose)
     runtime.resources.push_async_callback(drafter.aclose)
+    if task_targets is not None:
+        runtime.resources.push_async_callback(task_targets.aclose)
     return runtime
 
 

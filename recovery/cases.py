@@ -29,6 +29,7 @@ from recovery.playbooks.case_events import emit_case_event
 from recovery.protocols import Billing
 from recovery.segmentation import decide_segment
 from recovery.storable_text import storable_line
+from recovery.task_delivery import queue_task_deliveries
 from storage.db import Database
 from storage.models import (
     OPEN_CASE_STATUSES,
@@ -208,6 +209,7 @@ class CaseEngine:
                 serial_key=invoice_serial_key(case.invoice_id),
                 delay_s=self.config.vip_claim_sla_s,
             )
+            await queue_task_deliveries(session, task_id=task.id, targets=self.config.task_targets)
         elif task.status in (TaskStatus.DONE, TaskStatus.RESOLVED):
             task.status = TaskStatus.OPEN
             task.owner = None

@@ -29,6 +29,7 @@ class RecoveryConfig:
     company_timezone: str = "UTC"
     # Event types (Stripe's and dunbot.case.*) the playbooks listen to: queued for evaluation.
     playbook_event_types: frozenset[str] = frozenset()
+    task_targets: tuple[str, ...] = ()  # "teams", "webhook": VIP tasks besides Slack
 
     @property
     def vip_thresholds(self) -> VipThresholds:

@@ -175,3 +175,21 @@ class OutgoingEmail(BaseModel):
     subject: str
     text_body: str
     html_body: str
+
+
+class TaskFacts(BaseModel):
+    """What a VIP task says, for targets besides Slack (the same facts as the Slack card)."""
+
+    task_id: int
+    case_id: int
+    invoice_id: str
+    invoice_number: str | None = None
+    customer_id: str
+    customer_name: str | None = None
+    customer_email: str | None = None
+    amount_due: int
+    currency: str
+    amount_text: str
+    reasons: list[str] = Field(default_factory=list)
+    opened_at: datetime
+    stripe_url: str  # the invoice in the Stripe Dashboard: the link back

@@ -10,8 +10,9 @@ from recovery.jobkinds import JobKind
 from recovery.notify import NotifyCall, enqueue_notify, run_notify
 from recovery.pauses import expire_pause
 from recovery.proposals import ProposalService
-from recovery.protocols import Billing, Drafter, Mailer, Notifier, PayLinks, SmsSender
+from recovery.protocols import Billing, Drafter, Mailer, Notifier, PayLinks, SmsSender, TaskTargets
 from recovery.sms_delivery import SmsDeliveryService
+from recovery.task_delivery import TaskDeliveryService
 from storage.db import Database
 from storage.models import TaskStatus, VipTask, utcnow
 from storage.queue import ClaimedJob
@@ -32,6 +33,7 @@ class RecoveryEngine:
         config: RecoveryConfig,
         pay_links: PayLinks | None = None,
         sms_sender: SmsSender | None = None,
+        task_targets: TaskTargets | None = None,
     ) -> None:
         self.db = db
         self.config = config
@@ -44,6 +46,7 @@ class RecoveryEngine:
         self.delivery = DeliveryService(
             db=db, billing=billing, mailer=mailer, config=config, pay_links=pay_links
         )
+        self.task_deliveries = TaskDeliveryService(db=db, targets=task_targets)
         self.sms = SmsDeliveryService(
             db=db, billing=billing, sender=sms_sender, config=config, pay_links=pay_links
         )
@@ -56,6 +59,7 @@ class RecoveryEngine:
             JobKind.DRAFT_EMAIL: self._draft,
             JobKind.SEND_EMAIL: self._send,
             JobKind.SEND_SMS: self._send_sms,
+            JobKind.DELIVER_TASK: self._deliver_task,
             JobKind.NOTIFY: self._notify,
             JobKind.VIP_CLAIM_REMINDER: self._vip_reminder,
             JobKind.PAUSE_EXPIRED: self._pause_expired,
@@ -84,6 +88,11 @@ class RecoveryEngine:
 
     async def _send_sms(self, job: ClaimedJob) -> None:
         await self.sms.send(job.payload["sms_id"], final_attempt=job.attempts >= job.max_attempts)
+
+    async def _deliver_task(self, job: ClaimedJob) -> None:
+        await self.task_deliveries.deliver(
+            job.payload["delivery_id"], final_attempt=job.attempts >= job.max_attempts
+        )
 
     async def _notify(self, job: ClaimedJob) -> None:
         if self.notifier is not None:

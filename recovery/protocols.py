@@ -16,6 +16,7 @@ from recovery.domain import (
     DraftResult,
     InvoiceSnapshot,
     OutgoingEmail,
+    TaskFacts,
 )
 
 
@@ -95,6 +96,18 @@ class SmsSender(Protocol):
     """Sends one SMS; returns the provider's message id; raises an SmsError subclass."""
 
     async def send(self, *, to: str, body: str) -> str: ...
+
+
+class TaskTargetError(Exception):
+    """A VIP task was not delivered to a target (non-2xx, unreachable): retried with backoff."""
+
+
+class TaskTargets(Protocol):
+    """Delivers VIP tasks to targets besides Slack (Teams, an outbound webhook)."""
+
+    async def deliver(self, *, target: str, message_id: str, task: TaskFacts) -> None:
+        """POST the task once; `message_id` is the same on every retry of this delivery."""
+        ...
 
 
 class PayLinks(Protocol):

@@ -29,6 +29,7 @@ from storage.models import (
     OutboxEmail,
     OutboxStatus,
     Pause,
+    TaskDelivery,
     TaskStatus,
     VipTask,
 )
@@ -163,6 +164,14 @@ async def vip_view(
         done_at=task.done_at,
         note=task.note,
         invoice_paid=case.status == CaseStatus.PAID,
+        deliveries=[
+            (row.target, row.status)
+            for row in await session.scalars(
+                select(TaskDelivery)
+                .where(TaskDelivery.task_id == task.id)
+                .order_by(TaskDelivery.id)
+            )
+        ],
     )
 
 

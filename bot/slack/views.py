@@ -113,6 +113,7 @@ class VipTaskCardView:
     done_at: datetime | None = None
     note: str | None = None
     invoice_paid: bool = False  # the case ended paid (a closed task's card says so too)
+    deliveries: Sequence[tuple[str, str]] = ()  # (target, status) besides Slack: Teams, webhook
 
     @property
     def dashboard_url(self) -> str | None:

@@ -66,3 +66,15 @@ def test_unknown_channel_or_zone_is_a_clear_error() -> None:
         Settings(dunning_channels="email,fax")
     with pytest.raises(ValidationError, match="not an IANA time zone"):
         Settings(company_timezone="Mars/Base")
+
+
+def test_task_targets_need_https_and_a_whsec_secret() -> None:
+    assert _problems(teams_webhook_url="https://x.webhook.office.com/a") == []
+    [teams] = _problems(teams_webhook_url="http://x.webhook.office.com/a")
+    assert "TEAMS_WEBHOOK_URL must be an https URL" in teams
+    [secret] = _problems(task_webhook_url="https://crm.example.com/hook")
+    assert "TASK_WEBHOOK_SECRET" in secret
+    assert _problems(
+        task_webhook_url="https://crm.example.com/hook",
+        task_webhook_secret="whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+    ) == []  # fmt: skip

@@ -79,9 +79,6 @@ class FakeTwilio(ThreadedAiohttpServer[CreatedMessage]):
         with self._lock:
             self._state.drop_next += 1
 
-    async def wait_for_messages(self, count: int) -> list[CreatedMessage]:
-        return await self._wait_for(count, lambda _: True)
-
     def _authorised(self, request: web.Request) -> bool:
         expected = base64.b64encode(f"{self.account_sid}:{self.auth_token}".encode()).decode()
         return request.headers.get("Authorization") == f"Basic {expected}"

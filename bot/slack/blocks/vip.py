@@ -109,6 +109,8 @@ def vip_task_card(view: VipTaskCardView) -> Message:
     reasons = [f"VIP: {escape_truncated(r, 300)}" for r in view.segment_reasons[:5]]
     if reasons:
         blocks.append(context(*reasons))
+    if view.deliveries:
+        blocks.append(context(delivery_line(view.deliveries)))
     buttons = _buttons(view)
     if buttons is not None:
         blocks.append(buttons)
@@ -120,6 +122,19 @@ def vip_task_card(view: VipTaskCardView) -> Message:
         summary = f"{state}: VIP customer {customer}, {about}"
     text = fallback(summary, vip_status_line(view, for_blocks=False))
     return Message(text, blocks)
+
+
+_TARGET_LABELS = {"teams": "Teams", "webhook": "the task webhook"}
+_DELIVERY_MARKS = {"delivered": "✓", "pending": "(sending…)", "failed": "✗ (failed)"}
+
+
+def delivery_line(deliveries: Sequence[tuple[str, str]]) -> str:
+    """'Also sent to Teams ✓, the task webhook (sending…)'."""
+    parts = [
+        f"{_TARGET_LABELS.get(target, escape_inline(target))} {_DELIVERY_MARKS.get(status, status)}"
+        for target, status in deliveries
+    ]
+    return "Also sent to " + ", ".join(parts)
 
 
 def vip_reminder_message(
