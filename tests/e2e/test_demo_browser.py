@@ -167,7 +167,10 @@ async def test_standard_failure_approved_sent_then_paid(
     await expect(maya).to_contain_text("dunbot: paid")
     await page.screenshot(path=str(screenshot_path("sandbox-after-payment.png", tmp_path)))
 
-    # The sandbox links to the dashboard (a new tab) and the dashboard links back.
+    # The sandbox links to the dashboard and its history (new tabs), the dashboard links back.
+    await expect(page.get_by_role("link", name="Audit history")).to_have_attribute(
+        "href", "/dashboard/history"
+    )
     async with page.context.expect_page() as opened:
         await page.get_by_role("link", name="Recovery dashboard").click()
     dashboard = await opened.value
