@@ -108,6 +108,28 @@ async def _current(session: AsyncSession, draft_id: int) -> tuple[Draft, Case] |
     return draft, case
 
 
+async def _decide(
+    session: AsyncSession,
+    draft_id: int,
+    version: int,
+    values: dict[str, object],
+    *,
+    if_edited: str | None = None,
+) -> tuple[Draft, Case] | Outcome:
+    """Record a decision on the pending draft the person saw, or say why nothing changed
+    (`if_edited`: the refusal when the draft is still pending but at a newer version)."""
+    current = await _current(session, draft_id)
+    if isinstance(current, Outcome):
+        return current
+    draft, case = current
+    if await _claim_draft(session, draft_id, version, values):
+        return draft, case
+    await session.refresh(draft)
+    if if_edited is not None and draft.status == DraftStatus.PENDING:
+        return Outcome(False, if_edited)
+    return Outcome(False, _why_not_pending(draft, case))
+
+
 async def approve_draft(
     session: AsyncSession,
     *,
@@ -117,24 +139,17 @@ async def approve_draft(
     channels: frozenset[str] = frozenset({"email"}),
 ) -> Outcome:
     """Approve: the email and/or the SMS (`channels`) are queued for sending exactly once."""
-    current = await _current(session, draft_id)
-    if isinstance(current, Outcome):
-        return current
-    draft, case = current
-    if not await _claim_draft(
+    decided = await _decide(
         session,
         draft_id,
         version,
         {"status": DraftStatus.APPROVED, "decided_by": actor.id, "decided_at": utcnow()},
-    ):
-        await session.refresh(draft)
-        if draft.status == DraftStatus.PENDING:
-            return Outcome(
-                False,
-                "Nothing changed: the draft was edited meanwhile; "
-                "review the updated card and approve again.",
-            )
-        return Outcome(False, _why_not_pending(draft, case))
+        if_edited="Nothing changed: the draft was edited meanwhile; "
+        "review the updated card and approve again.",
+    )
+    if isinstance(decided, Outcome):
+        return decided
+    draft, case = decided
     if "email" in channels:
         outbox = OutboxEmail(
             draft_id=draft.id,
@@ -177,11 +192,7 @@ async def reject_draft(
     session: AsyncSession, *, draft_id: int, version: int, actor: Actor, reason: str
 ) -> Outcome:
     reason = storable_text(reason, max_chars=1000) or ""
-    current = await _current(session, draft_id)
-    if isinstance(current, Outcome):
-        return current
-    draft, case = current
-    if not await _claim_draft(
+    decided = await _decide(
         session,
         draft_id,
         version,
@@ -191,9 +202,10 @@ async def reject_draft(
             "decided_at": utcnow(),
             "reject_reason": reason,
         },
-    ):
-        await session.refresh(draft)
-        return Outcome(False, _why_not_pending(draft, case))
+    )
+    if isinstance(decided, Outcome):
+        return decided
+    draft, case = decided
     await _draft_changed(session, draft.id, case, actor, "draft_rejected", reason=reason)
     return Outcome(True, "Rejected. No email will be sent for this draft.")
 
@@ -240,18 +252,15 @@ async def regenerate_draft(
 ) -> Outcome:
     """Retire this draft and queue a new one, optionally with the person's instruction."""
     instruction = storable_text(instruction, max_chars=500)
-    current = await _current(session, draft_id)
-    if isinstance(current, Outcome):
-        return current
-    draft, case = current
-    if not await _claim_draft(
+    decided = await _decide(
         session,
         draft_id,
         version,
         {"status": DraftStatus.SUPERSEDED, "decided_by": actor.id, "decided_at": utcnow()},
-    ):
-        await session.refresh(draft)
-        return Outcome(False, _why_not_pending(draft, case))
+    )
+    if isinstance(decided, Outcome):
+        return decided
+    draft, case = decided
     await enqueue(
         session,
         kind=JobKind.DRAFT_EMAIL,
