@@ -70,10 +70,6 @@ class FileMailer:
         except OSError as exc:
             raise TemporaryMailError(f"{email.message_id}: cannot write {target}: {exc}") from exc
 
-    def path_for(self, message_id: str) -> Path:
-        """Where the email with this message id is (or would be) stored."""
-        return self.directory / eml_filename(message_id)
-
 
 def _write_atomically(target: Path, content: bytes) -> None:
     """Write to a temporary file beside `target`, then rename over it."""
