@@ -28,7 +28,7 @@ def _toml_path() -> Path:
 
 
 class Settings(BaseSettings):
-    """Every setting of the contract in ../shared/ARCHITECTURE.md, validated once."""
+    """Every setting of the contract in docs/architecture.md, validated once."""
 
     model_config = SettingsConfigDict(
         env_ignore_empty=True, extra="ignore", case_sensitive=False, env_file=None

@@ -1,6 +1,6 @@
 """VIP or standard: lifetime value, invoice size and metadata overrides, with reasons in words.
 
-Rules (ARCHITECTURE.md, "Segmentation"), in order:
+Rules (docs/architecture.md, "Behaviour operators and scripts rely on"), in order:
 
 1. Customer metadata `dunbot_tier=standard` forces standard; `dunbot_tier=vip` forces VIP.
 2. VIP when the lifetime value in ANY currency the customer has paid in reaches that currency's

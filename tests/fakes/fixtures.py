@@ -10,15 +10,11 @@ from typing import Any
 
 def fixtures_dir(service: str) -> Path:
     """`$DUNBOT_FIXTURES_DIR/<service>` when set, else the repository's copy in
-    `tests/fixtures/<service>`, else the shared set next to the repository
-    (`../shared/fixtures/<service>`)."""
+    `tests/fixtures/<service>`."""
     override = os.environ.get("DUNBOT_FIXTURES_DIR")
     if override:
         return Path(override) / service
-    repo_copy = Path(__file__).resolve().parents[1] / "fixtures" / service
-    if repo_copy.is_dir():
-        return repo_copy
-    return Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / service
+    return Path(__file__).resolve().parents[1] / "fixtures" / service
 
 
 def load_json_fixture(service: str, name: str) -> dict[str, Any]:
