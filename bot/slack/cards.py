@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -27,6 +29,7 @@ from storage.models import (
     Draft,
     DraftStatus,
     OutboxEmail,
+    OutboxSms,
     OutboxStatus,
     Pause,
     TaskDelivery,
@@ -85,6 +88,11 @@ def approval_status(case: Case, draft: Draft, outbox: OutboxEmail | None) -> App
     return _CANCELLED_BY_CASE.get(CaseStatus(case.status), ApprovalStatus.SUPERSEDED)
 
 
+def held_note(until: datetime | None) -> str | None:
+    """'until 07:00 UTC' for an SMS held by quiet hours."""
+    return f"until {until:%Y-%m-%d %H:%M} UTC (quiet hours)" if until else None
+
+
 async def approval_view(session: AsyncSession, draft_id: int) -> ApprovalCardView | None:
     draft = await session.get(Draft, draft_id)
     if draft is None:
@@ -92,6 +100,7 @@ async def approval_view(session: AsyncSession, draft_id: int) -> ApprovalCardVie
     case = await session.get(Case, draft.case_id)
     assert case is not None
     outbox = await session.scalar(select(OutboxEmail).where(OutboxEmail.draft_id == draft.id))
+    sms = await session.scalar(select(OutboxSms).where(OutboxSms.draft_id == draft.id))
     status = approval_status(case, draft, outbox)
     decided_by = draft.decided_by
     if outbox is not None and outbox.status == OutboxStatus.SENT and outbox.marked_sent_by:
@@ -128,6 +137,10 @@ async def approval_view(session: AsyncSession, draft_id: int) -> ApprovalCardVie
         sent_at=outbox.sent_at if outbox else None,
         hosted_invoice_url=case.hosted_invoice_url,
         invoice_paid=case.status == CaseStatus.PAID,
+        sms_status=sms.status if sms else None,
+        sms_note=(sms.last_error if sms.status != "held" else held_note(sms.held_until))
+        if sms
+        else None,
     )
 
 

@@ -88,6 +88,8 @@ class ApprovalCardView:
     sent_at: datetime | None = None
     hosted_invoice_url: str | None = None  # the pay link the email will carry
     invoice_paid: bool = False  # the case ended paid (a sent email's card says so too)
+    sms_status: str | None = None  # the SMS beside the email (DUNNING_CHANNELS), if any
+    sms_note: str | None = None  # why it waits, was skipped or failed
 
 
 @dataclass(frozen=True, kw_only=True)

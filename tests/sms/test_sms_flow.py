@@ -10,7 +10,13 @@ from sqlalchemy import select, update
 from recovery.guardrails import find_links
 from recovery.sms import fits_one_sms
 from storage.models import OutboxSms, SmsOptOut, SmsStatus, utcnow
+from tests.slack_flow.conftest import message_text
 from tests.sms.conftest import MORNING_BERLIN, NIGHT_BERLIN, PHONE, SmsHarness
+
+
+async def card_text(sms: SmsHarness, invoice_id: str = "in_sms") -> str:
+    draft = await sms.app.latest_draft(invoice_id)
+    return message_text(await sms.app.card("approval", draft.id))
 
 
 async def test_approve_sends_one_sms_with_the_pay_link(sms: SmsHarness) -> None:
@@ -25,6 +31,7 @@ async def test_approve_sends_one_sms_with_the_pay_link(sms: SmsHarness) -> None:
     assert "$49.00" in message.body and "Acme" in message.body
     assert (row.status, row.twilio_sid, row.body) == (SmsStatus.SENT, message.sid, message.body)
     assert len(sms.smtp.messages) == 1  # the email went too
+    assert "SMS sent \\u2713" in await card_text(sms)
 
     await sms.make_sms_jobs_due()
     await sms.app.worker.run_until_idle()
@@ -51,6 +58,7 @@ async def test_quiet_hours_hold_until_morning_then_send_once(sms: SmsHarness) ->
     assert sms.twilio.messages == [] and row.status == SmsStatus.HELD
     assert row.held_until == MORNING_BERLIN.replace(minute=0)  # 08:00 in Berlin
     assert job.status == "queued" and job.run_at - utcnow() > timedelta(hours=8)  # 8.5 h
+    assert "SMS held" in await card_text(sms) and "quiet hours" in await card_text(sms)
 
     sms.now = MORNING_BERLIN
     await sms.make_sms_jobs_due()

@@ -205,6 +205,25 @@ def _buttons(view: ApprovalCardView) -> Block | None:
     return None
 
 
+_SMS_WORDS = {
+    "approved": "SMS queued",
+    "held": "SMS held",
+    "sending": "SMS sending",
+    "sent": "SMS sent ✓",
+    "retrying": "SMS will be retried",
+    "failed": "SMS failed",
+    "unknown": "SMS outcome unknown: check Twilio before sending anything again",
+    "skipped": "No SMS",
+    "cancelled": "SMS cancelled",
+}
+
+
+def sms_line(status: str, note: str | None) -> str:
+    """':iphone: SMS held — until … (quiet hours)'."""
+    words = _SMS_WORDS.get(status, escape_inline(status))
+    return f":iphone: {words}" + (f" — {escape_truncated(note, 300)}" if note else "")
+
+
 def approval_card(view: ApprovalCardView) -> Message:
     """The approval card of one draft: facts, draft, and buttons while a person must act."""
     invoice = invoice_label(view.invoice_id, view.invoice_number)
@@ -236,6 +255,8 @@ def approval_card(view: ApprovalCardView) -> Message:
     notes += [f":shield: {escape_truncated(n, 300)}" for n in view.guardrail_notes[:5]]
     blocks.append(context(*notes))
     blocks.append(section(_draft_text(view), block_id="draft"))
+    if view.sms_status:
+        blocks.append(context(sms_line(view.sms_status, view.sms_note)))
     buttons = _buttons(view)
     if buttons is not None:
         blocks.append(buttons)
