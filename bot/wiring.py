@@ -191,6 +191,7 @@ def build_slack(settings: Settings, db: Database, *, livemode: bool) -> SlackPar
         account_managers=settings.account_managers,
         livemode=livemode,
         stripe_dashboard=settings.environment != "demo",
+        sms_choice={"email", "sms"} <= set(settings.dunning_channels),
     )
     deps = SlackDeps(
         db=db,

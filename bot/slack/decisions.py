@@ -31,6 +31,28 @@ async def approve(session: AsyncSession, click: Click, deps: SlackDeps) -> Outco
     )
 
 
+async def approve_email_only(session: AsyncSession, click: Click, _deps: SlackDeps) -> Outcome:
+    """Approve the draft for email only (the card's choice when SMS is on too)."""
+    return await decisions.approve_draft(
+        session,
+        draft_id=click.card.id,
+        version=click.card.version,
+        actor=slack_actor(click.user),
+        channels=frozenset({"email"}),
+    )
+
+
+async def approve_sms_only(session: AsyncSession, click: Click, _deps: SlackDeps) -> Outcome:
+    """Approve the draft for SMS only (the card's choice when SMS is on too)."""
+    return await decisions.approve_draft(
+        session,
+        draft_id=click.card.id,
+        version=click.card.version,
+        actor=slack_actor(click.user),
+        channels=frozenset({"sms"}),
+    )
+
+
 async def claim(session: AsyncSession, click: Click, _deps: SlackDeps) -> Outcome:
     """Claim the VIP task for the clicking account manager."""
     return await decisions.claim_task(

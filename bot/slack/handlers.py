@@ -40,6 +40,8 @@ def routes(deps: SlackDeps) -> tuple[Route, ...]:
     regenerate = partial(regenerate_modal, follows_instructions=deps.drafter_follows_instructions)
     return (
         Decide(ApprovalAction.APPROVE, FINANCE, DRAFT, decisions.approve),
+        Decide(ApprovalAction.APPROVE_EMAIL, FINANCE, DRAFT, decisions.approve_email_only),
+        Decide(ApprovalAction.APPROVE_SMS, FINANCE, DRAFT, decisions.approve_sms_only),
         Decide(ApprovalAction.RETRY_SEND, FINANCE, DRAFT, decisions.retry_send),
         Decide(ApprovalAction.MARK_SENT, FINANCE, DRAFT, decisions.mark_sent),
         OpenModal(ApprovalAction.EDIT, FINANCE, DRAFT, edit_modal),

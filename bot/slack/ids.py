@@ -17,6 +17,8 @@ class ApprovalAction(StrEnum):
     REJECT = "approval.reject"
     RETRY_SEND = "approval.retry_send"
     MARK_SENT = "approval.mark_sent"
+    APPROVE_EMAIL = "approval.approve_email"  # with SMS on: this draft by email only
+    APPROVE_SMS = "approval.approve_sms"  # with SMS on: this draft by SMS only
 
 
 class VipAction(StrEnum):

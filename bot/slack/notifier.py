@@ -12,6 +12,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from datetime import timedelta
 from typing import TypeVar
 
@@ -94,6 +95,7 @@ class SlackNotifier:
         livemode: bool = True,
         stripe_dashboard: bool = True,
         pacer: ChannelPacer | None = None,
+        sms_choice: bool = False,
     ) -> None:
         self.db = db
         self.client = client
@@ -103,11 +105,13 @@ class SlackNotifier:
         self.livemode = livemode
         self.stripe_dashboard = stripe_dashboard
         self.pacer = pacer or ChannelPacer()
+        self.sms_choice = sms_choice  # email and SMS both on: the card offers either alone
 
     async def sync_approval_card(self, *, draft_id: int) -> None:
         async with self.db.sessions() as session:
             view = await approval_view(session, draft_id)
         if view is not None:
+            view = replace(view, sms_choice=self.sms_choice)
             await self._show(
                 APPROVAL_CARD, draft_id, view.case_id, self.approvals_channel, approval_card(view)
             )

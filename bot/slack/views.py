@@ -90,6 +90,7 @@ class ApprovalCardView:
     invoice_paid: bool = False  # the case ended paid (a sent email's card says so too)
     sms_status: str | None = None  # the SMS beside the email (DUNNING_CHANNELS), if any
     sms_note: str | None = None  # why it waits, was skipped or failed
+    sms_choice: bool = False  # DUNNING_CHANNELS=email,sms: offer "Email only" / "SMS only"
 
 
 @dataclass(frozen=True, kw_only=True)

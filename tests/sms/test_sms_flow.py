@@ -7,10 +7,11 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
+from bot.slack.ids import ApprovalAction
 from recovery.guardrails import find_links
 from recovery.sms import fits_one_sms
 from storage.models import OutboxSms, SmsOptOut, SmsStatus, utcnow
-from tests.slack_flow.conftest import message_text
+from tests.slack_flow.conftest import FINANCE, buttons, message_text
 from tests.sms.conftest import MORNING_BERLIN, NIGHT_BERLIN, PHONE, SmsHarness
 
 
@@ -170,3 +171,21 @@ async def test_opted_out_error_records_the_opt_out(sms: SmsHarness) -> None:
     assert row.status == SmsStatus.FAILED
     async with sms.app.runtime.db.sessions() as session:
         assert await session.get(SmsOptOut, PHONE) is not None
+
+
+async def test_the_card_offers_email_only_or_sms_only(sms: SmsHarness) -> None:
+    sms.customer()
+    await sms.app.fail("in_sms")
+    draft = await sms.app.latest_draft("in_sms")
+    card = await sms.app.card("approval", draft.id)
+    labels = {element["text"]["text"] for element in buttons(card).values()}
+    assert {"Approve", "Email only", "SMS only", "Reject"} <= labels
+
+    response = await sms.app.click(ApprovalAction.APPROVE_SMS, FINANCE, card)
+    await sms.app.worker.run_until_idle()
+
+    assert response.status_code == 200
+    assert len(sms.twilio.messages) == 1 and sms.smtp.messages == []
+    again = await sms.app.click(ApprovalAction.APPROVE_EMAIL, FINANCE, card)  # outdated card
+    await sms.app.worker.run_until_idle()
+    assert again.status_code == 200 and sms.smtp.messages == []

@@ -170,11 +170,32 @@ def _buttons(view: ApprovalCardView) -> Block | None:
             f"The email about invoice {plain_invoice} ({amount}) goes to the customer now.",
             "Approve and send",
         )
+        channel_choice = []
+        if view.sms_choice:
+            approve_confirm = confirm_dialog(
+                "Send the email and the SMS?",
+                f"The email and the SMS about invoice {plain_invoice} ({amount}) go to the "
+                "customer now (the SMS only with consent, outside quiet hours).",
+                "Approve and send",
+            )
+            channel_choice = [
+                button("Email only", ApprovalAction.APPROVE_EMAIL, ref, confirm=confirm_dialog(
+                    "Send only the email?",
+                    f"The email about invoice {plain_invoice} ({amount}) goes now; no SMS.",
+                    "Send the email",
+                )),
+                button("SMS only", ApprovalAction.APPROVE_SMS, ref, confirm=confirm_dialog(
+                    "Send only the SMS?",
+                    f"The SMS about invoice {plain_invoice} ({amount}) goes now; no email.",
+                    "Send the SMS",
+                )),
+            ]  # fmt: skip
         return actions(
             "approval_actions",
             button(
                 "Approve", ApprovalAction.APPROVE, ref, style="primary", confirm=approve_confirm
             ),
+            *channel_choice,
             button("Edit", ApprovalAction.EDIT, ref),
             button("Regenerate", ApprovalAction.REGENERATE, ref),
             button("Reject", ApprovalAction.REJECT, ref, style="danger"),
