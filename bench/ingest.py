@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import platform
@@ -122,6 +123,17 @@ class ServerProcess:
             raise RuntimeError(f"{name} server did not start (got {line!r})")
         self.url = f"http://127.0.0.1:{int(line)}{PATH}"
 
+    def cpu_ns(self) -> int | None:
+        """CPU time used so far by the server process, all threads (None off Linux)."""
+        tasks = Path(f"/proc/{self.proc.pid}/task")
+        if not tasks.is_dir():
+            return None
+        total = 0
+        for task in tasks.iterdir():
+            with contextlib.suppress(OSError):
+                total += int((task / "schedstat").read_text().split()[0])
+        return total
+
     def stop(self) -> None:
         self.proc.terminate()
         try:
@@ -160,6 +172,9 @@ class Result:
     p50_ms: float
     p99_ms: float
     max_ms: float
+    # CPU time the server process used per request (all threads; /proc, Linux only): steadier
+    # than throughput when other work shares the machine.
+    cpu_us_per_req: float | None = None
 
 
 def _percentile(sorted_values: list[float], fraction: float) -> float:
@@ -272,17 +287,22 @@ async def count_stored(database_url: str) -> int:
 
 def markdown(results: list[Result], ratios: dict[str, float]) -> str:
     lines = [
-        "| scenario | server | requests | errors | req/s | p50 ms | p99 ms | max ms |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
+        "| scenario | server | requests | errors | req/s | p50 ms | p99 ms | max ms | CPU µs/req |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
+        cpu = "" if r.cpu_us_per_req is None else f"{r.cpu_us_per_req:.0f}"
         lines.append(
             f"| {r.scenario} | {r.server} | {r.requests} | {r.errors} | {r.req_per_s:.0f} "
-            f"| {r.p50_ms:.1f} | {r.p99_ms:.1f} | {r.max_ms:.1f} |"
+            f"| {r.p50_ms:.1f} | {r.p99_ms:.1f} | {r.max_ms:.1f} | {cpu} |"
         )
     lines.append("")
     for scenario, ratio in ratios.items():
-        lines.append(f"- {scenario}: dunbot/bare throughput = {ratio:.2f}")
+        lines.append(
+            f"- {scenario}: {ratio:.2f}"
+            if "CPU" in scenario
+            else f"- {scenario}: dunbot/bare = {ratio:.2f}"
+        )
     return "\n".join(lines)
 
 
@@ -296,7 +316,12 @@ async def drive(args: argparse.Namespace, database_url: str) -> tuple[list[Resul
             await saturation(name, server.url, signed_requests(args.warmup), args.concurrency)
         for name, server in servers.items():
             work = signed_requests(args.requests)
-            results.append(await saturation(name, server.url, work, args.concurrency))
+            before = server.cpu_ns()
+            result = await saturation(name, server.url, work, args.concurrency)
+            after = server.cpu_ns()
+            if before is not None and after is not None:
+                result.cpu_us_per_req = round((after - before) / len(work) / 1000, 1)
+            results.append(result)
         for name, server in servers.items():
             work = signed_requests(int(args.rate * args.seconds))
             results.append(await steady(name, server.url, work, args.rate))
@@ -319,6 +344,10 @@ def run(args: argparse.Namespace) -> int:
         scenario: by_key[("dunbot", scenario)].req_per_s / by_key[("bare", scenario)].req_per_s
         for scenario in ("saturation",)
     }
+    bare_cpu = by_key[("bare", "saturation")].cpu_us_per_req
+    dunbot_cpu = by_key[("dunbot", "saturation")].cpu_us_per_req
+    if bare_cpu and dunbot_cpu:
+        ratios["saturation, CPU per request as bare/dunbot"] = bare_cpu / dunbot_cpu
     dunbot_ok = [r for r in results if r.server == "dunbot"]
     expected_stored = args.warmup + args.requests + int(args.rate * args.seconds)
     goals = {
