@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from starlette.types import Receive, Scope, Send
 
 from bot.body_limits import BodyLimitMiddleware, bound_socket_mode
+from bot.playbooks.wiring import start_playbook_schedules
 from bot.routes import (
     dashboard,
     favicon,
@@ -51,6 +52,7 @@ def create_app(runtime: Runtime, *, worker: Worker | None = None) -> DunbotApp:
             if socket_mode is not None:
                 stack.push_async_callback(socket_mode.close_async)
             if worker is not None:
+                await start_playbook_schedules(runtime.playbooks)  # e.g. the overdue sweep
                 stop = asyncio.Event()
                 task = asyncio.create_task(worker.run(stop), name="worker")
                 stack.push_async_callback(_stop_worker, stop, task)

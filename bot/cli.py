@@ -154,12 +154,14 @@ def worker() -> None:
     _fail_fast(settings)
     _require_migrated(settings)
 
+    from bot.playbooks.wiring import start_playbook_schedules
     from bot.wiring import build_runtime, build_worker
 
     async def main() -> None:
         runtime = _or_config_error(lambda: build_runtime(settings))
         async with runtime.resources:  # closes every client and the database on the way out
             await runtime.open_clients()
+            await start_playbook_schedules(runtime.playbooks)
             job_worker = build_worker(runtime)
             stop = asyncio.Event()
             loop = asyncio.get_running_loop()

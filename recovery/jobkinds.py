@@ -26,6 +26,7 @@ class JobKind(StrEnum):
     EVALUATE_PLAYBOOKS = "evaluate_playbooks"
     PLAYBOOK_ACTION = "playbook_action"
     PLAYBOOK_NOTIFY = "playbook_notify"
+    OVERDUE_SWEEP = "overdue_sweep"  # daily: open invoices past due → invoice.overdue rules
     SLACK_EPHEMERAL = "slack_ephemeral"
     SLACK_PUBLISH_HOME = "slack_publish_home"
     SLACK_COMMAND = "slack_command"

@@ -21,7 +21,7 @@ from typing import Any
 
 import stripe
 from stripe import RequestOptions, StripeClient
-from stripe.params import RefundCreateParams
+from stripe.params import InvoiceListParams, RefundCreateParams
 
 from recovery.domain import CustomerSnapshot, DeclineInfo, InvoiceSnapshot
 from recovery.protocols import BillingError, NotFoundError
@@ -89,6 +89,9 @@ async def _stripe_call(what: str) -> AsyncIterator[None]:
                 f"Stripe error {status} while reading {what} (request {exc.request_id})"
             ) from exc
         raise
+
+
+MAX_SWEPT_INVOICES = 10_000
 
 
 class StripeBilling:
@@ -225,6 +228,20 @@ class StripeBilling:
         async with _stripe_call(f"{kind} {object_id}"):
             found = await service.retrieve_async(object_id)
         return dict(found.to_dict())
+
+    async def list_overdue_invoices(self, *, due_before: int) -> list[dict[str, Any]]:
+        """Open invoices due before `due_before` (a Unix time), every page, at most 10,000."""
+        found: list[dict[str, Any]] = []
+        params: InvoiceListParams = {"status": "open", "due_date": {"lt": due_before}, "limit": 100}
+        while len(found) < MAX_SWEPT_INVOICES:
+            async with _stripe_call("open invoices past due"):
+                page = await self._client.v1.invoices.list_async(params)
+            items = [dict(i.to_dict()) for i in page.data]
+            found.extend(items)
+            if not page.has_more or not items:
+                break
+            params = {**params, "starting_after": str(items[-1]["id"])}
+        return found[:MAX_SWEPT_INVOICES]
 
     async def update_customer_metadata(
         self, customer_id: str, metadata: Mapping[str, str], *, idempotency_key: str

@@ -10,6 +10,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack.mrkdwn import escape_inline
+from recovery.playbooks.ports import OverdueAlert
 from storage.db import Database
 from storage.models import PlaybookAction, PlaybookActionStatus, PlaybookFiring, SlackMessage
 from storage.queue import RetryLater
@@ -186,6 +187,72 @@ class PlaybookSlack:
                 )
             )
 
+    async def post_overdue_alert(self, *, channel: str, alert: OverdueAlert) -> None:
+        """Post the alert once per action (a retried job finds the stored message)."""
+        from bot.playbooks.overdue_cards import OVERDUE_CARD_KIND, alert_detail, overdue_card
+
+        async with self.db.sessions() as session:
+            existing = await _card_of(session, alert.action_id, kind=OVERDUE_CARD_KIND)
+        if existing is not None:
+            return
+        message = overdue_card(alert)
+        response = await self._call(
+            self.client.chat_postMessage(
+                channel=channel,
+                text=message.text,
+                blocks=message.blocks,
+                unfurl_links=False,
+                unfurl_media=False,
+            )
+        )
+        async with self.db.transaction() as session:
+            session.add(
+                SlackMessage(
+                    card_kind=OVERDUE_CARD_KIND,
+                    subject_id=alert.action_id,
+                    channel=response.get("channel") or channel,
+                    ts=response["ts"],
+                )
+            )
+            action = await session.get(PlaybookAction, alert.action_id)
+            if action is not None:
+                action.detail = {**(action.detail or {}), "alert": alert_detail(alert)}
+
+    async def sync_overdue_card(self, *, action_id: int) -> None:
+        """Redraw the alert: claimed → who claimed it, no button."""
+        from bot.playbooks.overdue_cards import (
+            OVERDUE_CARD_KIND,
+            alert_from_detail,
+            overdue_card,
+        )
+
+        async with self.db.sessions() as session:
+            action = await session.get(PlaybookAction, action_id)
+            existing = await _card_of(session, action_id, kind=OVERDUE_CARD_KIND)
+        if action is None or existing is None or not existing.ts:
+            return
+        detail = dict(action.detail or {})
+        if "alert" not in detail:
+            return
+        message = overdue_card(
+            alert_from_detail(action_id, detail["alert"]), claimed_by=detail.get("claimed_by")
+        )
+        await self._call(
+            self.client.chat_update(
+                channel=existing.channel, ts=existing.ts, text=message.text, blocks=message.blocks
+            )
+        )
+
+    async def post_overdue_digest(self, *, channel: str, lines: list[dict[str, Any]]) -> None:
+        from bot.playbooks.overdue_cards import overdue_digest
+
+        message = overdue_digest(lines)
+        await self._call(
+            self.client.chat_postMessage(
+                channel=channel, text=message.text, blocks=message.blocks, unfurl_links=False
+            )
+        )
+
     async def report_failure(self, *, action_id: int, error: str) -> None:
         async with self.db.sessions() as session:
             action = await session.get(PlaybookAction, action_id)
@@ -209,11 +276,11 @@ class PlaybookSlack:
             raise
 
 
-async def _card_of(session: Any, action_id: int) -> SlackMessage | None:
+async def _card_of(session: Any, action_id: int, *, kind: str = CARD_KIND) -> SlackMessage | None:
     from sqlalchemy import select
 
     return await session.scalar(
         select(SlackMessage).where(
-            SlackMessage.card_kind == CARD_KIND, SlackMessage.subject_id == action_id
+            SlackMessage.card_kind == kind, SlackMessage.subject_id == action_id
         )
     )

@@ -10,13 +10,25 @@ import logging
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.playbooks.overdue_cards import CLAIM_ACTION_ID, parse_claim_value
 from bot.playbooks.slack_cards import APPROVE_ACTION_ID, REJECT_ACTION_ID, parse_button_value
 from bot.slack.jobs import enqueue_ephemeral
+from recovery import audit
+from recovery.jobkinds import JobKind
 from recovery.playbooks.runner import Decision, PlaybookRunner
+from storage.db import rows_affected
+from storage.models import PlaybookAction, PlaybookFiring
+from storage.queue import enqueue
 
 log = logging.getLogger("dunbot.slack")
 
+NOT_CLAIMER = (
+    "Only finance approvers and account managers (FINANCE_APPROVERS, ACCOUNT_MANAGERS) can "
+    "claim an overdue invoice; nothing changed."
+)
 NOT_FINANCE = "Only the finance approvers (FINANCE_APPROVERS) can do this; nothing changed."
 
 
@@ -33,7 +45,11 @@ def decision_message(decision: Decision, *, approve: bool) -> str:
 
 
 def register_playbook_listeners(
-    app: AsyncApp, *, runner: PlaybookRunner, finance_approvers: frozenset[str]
+    app: AsyncApp,
+    *,
+    runner: PlaybookRunner,
+    finance_approvers: frozenset[str],
+    account_managers: frozenset[str] = frozenset(),
 ) -> None:
     """Wire the Approve/Refund and Reject buttons of playbook cards onto `app`."""
     db = runner.db
@@ -63,3 +79,57 @@ def register_playbook_listeners(
 
     app.action(APPROVE_ACTION_ID)(listener(True))
     app.action(REJECT_ACTION_ID)(listener(False))
+
+    claimers = finance_approvers | account_managers
+
+    async def claim(ack: AsyncAck, body: dict[str, Any]) -> None:
+        user = body["user"]["id"]
+        channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get(
+            "channel_id"
+        )
+        action_id = parse_claim_value((body.get("actions") or [{}])[0].get("value"))
+        async with db.transaction() as session:
+            if user not in claimers:
+                text = NOT_CLAIMER
+            elif action_id is None:
+                log.warning("bad overdue claim button value")
+                text = "This button is not one of dunbot's current cards."
+            else:
+                text = await claim_overdue(session, action_id=action_id, user=user)
+            await enqueue_ephemeral(session, channel=channel, user=user, text=text)
+        await ack()
+
+    app.action(CLAIM_ACTION_ID)(claim)
+
+
+async def claim_overdue(session: AsyncSession, *, action_id: int, user: str) -> str:
+    """The first Claim wins (compare-and-set on the action's version); the card is redrawn."""
+    action = await session.get(PlaybookAction, action_id)
+    if action is None or action.type != "alert_overdue":
+        return "This card is not one of dunbot's current overdue alerts; nothing changed."
+    detail = dict(action.detail or {})
+    if detail.get("claimed_by"):
+        return f"Already claimed by <@{detail['claimed_by']}>; nothing changed."
+    result = await session.execute(
+        update(PlaybookAction)
+        .where(PlaybookAction.id == action_id, PlaybookAction.version == action.version)
+        .values(detail={**detail, "claimed_by": user}, version=PlaybookAction.version + 1)
+    )
+    if rows_affected(result) != 1:
+        return "Someone claimed it at the same moment; the card shows who."
+    firing = await session.get(PlaybookFiring, action.firing_id)
+    await audit.record(
+        session,
+        actor=f"slack:{user}",
+        action="playbook.overdue_claimed",
+        customer_id=firing.customer_id if firing else None,
+        subject=firing.subject_id if firing else None,
+        rule=firing.rule_name if firing else None,
+    )
+    await enqueue(
+        session,
+        kind=JobKind.PLAYBOOK_NOTIFY,
+        payload={"call": "overdue_card", "action_id": action_id},
+        serial_key=f"playbook_card:{action_id}",
+    )
+    return "Claimed: the invoice is yours to follow up; the card says so."

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import date
+from typing import Any, cast
 
 from bot.playbooks.slack_text import escape_template_text, escape_value
 from bot.runtime import SlackParts
 from bot.settings import Settings
 from recovery.jobkinds import JobKind
-from recovery.playbooks.ports import PlaybookConfig
+from recovery.playbooks.ports import OverdueInvoices, PlaybookConfig
 from recovery.playbooks.rules import Playbook
 from recovery.playbooks.runner import SETTLING_EVENT_TYPES, PlaybookRunner
 from recovery.protocols import Mailer
@@ -85,11 +86,31 @@ def playbook_job_handlers(runner: PlaybookRunner) -> dict[JobKind, JobHandler]:
     async def notify(job: ClaimedJob) -> None:
         await runner.notify(job.payload)
 
+    async def sweep(job: ClaimedJob) -> None:
+        from recovery.playbooks.sweep import run_overdue_sweep
+
+        lister = runner.objects
+        if not hasattr(lister, "list_overdue_invoices"):
+            return  # no Stripe configured: nothing to sweep
+        await run_overdue_sweep(
+            runner, cast(OverdueInvoices, lister), day=date.fromisoformat(job.payload["day"])
+        )
+
     return {
         JobKind.EVALUATE_PLAYBOOKS: evaluate,
         JobKind.PLAYBOOK_ACTION: act,
         JobKind.PLAYBOOK_NOTIFY: notify,
+        JobKind.OVERDUE_SWEEP: sweep,
     }
+
+
+async def start_playbook_schedules(runner: PlaybookRunner | None) -> None:
+    """At start-up: queue today's overdue sweep (once per day, whoever starts first)."""
+    if runner is None:
+        return
+    from recovery.playbooks.sweep import schedule_overdue_sweep
+
+    await schedule_overdue_sweep(runner)
 
 
 def register_playbook_slack(
@@ -98,5 +119,8 @@ def register_playbook_slack(
     from bot.playbooks.slack_handlers import register_playbook_listeners
 
     register_playbook_listeners(
-        slack.bolt, runner=runner, finance_approvers=frozenset(settings.finance_approvers)
+        slack.bolt,
+        runner=runner,
+        finance_approvers=frozenset(settings.finance_approvers),
+        account_managers=frozenset(settings.account_managers),
     )

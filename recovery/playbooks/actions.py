@@ -118,6 +118,12 @@ ACTION_SPECS: dict[str, ActionSpec] = {
             reads=_charge_reads,
         ),
         ActionSpec(
+            type="alert_overdue",
+            summary="post an overdue-invoice alert with a Claim button (once per invoice)",
+            params=(Param("channel", "channel", required=False, default="collections"),),
+            reads=lambda _kind: ("customer",),
+        ),
+        ActionSpec(
             type="wait",
             summary="wait before the next action",
             params=(Param("duration", "duration"),),

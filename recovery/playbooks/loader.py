@@ -43,6 +43,7 @@ RULE_KEYS = (
     "action",
 )
 ACTION_KEYS = ("type", "approval", "approval_above")
+INVOICE_ONLY_ACTIONS = frozenset({"alert_overdue"})
 _TOML_POSITION = re.compile(r"\(at line (\d+), column (\d+)\)")
 MAX_NAME = 100
 
@@ -371,6 +372,12 @@ class _RuleLoader:
             except ActionError as error:
                 self.problem(f"{spec.type}: {error}", key=param.name, action=position)
         for kind in kinds:
+            if spec.type in INVOICE_ONLY_ACTIONS and kind != "invoice":
+                self.problem(
+                    f"{spec.type}: works on invoice events only (a {kind} event has no invoice)",
+                    key="type",
+                    action=position,
+                )
             if spec.type == "refund_charge" and spec.amount_path(kind) is None:
                 self.problem(
                     f"refund_charge: a {kind} event has no charge to refund",

@@ -14,6 +14,27 @@ class StripeObjects(Protocol):
     async def retrieve_object(self, kind: str, object_id: str) -> dict[str, Any]: ...
 
 
+class OverdueInvoices(Protocol):
+    """Lists open invoices whose due date is before a moment (for the daily sweep)."""
+
+    async def list_overdue_invoices(self, *, due_before: int) -> list[dict[str, Any]]: ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OverdueAlert:
+    """What an overdue alert shows (values are raw: the notifier escapes them)."""
+
+    action_id: int
+    invoice_id: str
+    number: str | None
+    customer_id: str | None
+    customer_name: str | None
+    owner: str | None  # a Slack user id, when dunbot knows the customer's owner
+    amount: str  # formatted, e.g. "$1,200.00"
+    days_overdue: int
+    rule: str
+
+
 class PlaybookNotifier(Protocol):
     """Shows playbook work to people in Slack."""
 
@@ -27,6 +48,18 @@ class PlaybookNotifier(Protocol):
 
     async def report_failure(self, *, action_id: int, error: str) -> None:
         """Tell a person that an action failed for good (or its outcome is unknown)."""
+        ...
+
+    async def post_overdue_alert(self, *, channel: str, alert: OverdueAlert) -> None:
+        """The overdue alert with a Claim button (posted once per action)."""
+        ...
+
+    async def sync_overdue_card(self, *, action_id: int) -> None:
+        """Redraw an overdue alert after someone claimed it."""
+        ...
+
+    async def post_overdue_digest(self, *, channel: str, lines: list[dict[str, Any]]) -> None:
+        """The daily list of invoices still overdue (`OverdueLine.as_payload()` each)."""
         ...
 
 

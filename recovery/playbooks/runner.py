@@ -39,7 +39,13 @@ from recovery.playbooks.evaluate import (
 )
 from recovery.playbooks.facts import EventFacts
 from recovery.playbooks.fields import CUSTOMER_FACTS, object_kind, reference_kinds
-from recovery.playbooks.ports import PlaybookConfig, PlaybookNotifier, StripeObjects
+from recovery.playbooks.overdue import days_overdue, firing_key, is_overdue
+from recovery.playbooks.ports import (
+    OverdueAlert,
+    PlaybookConfig,
+    PlaybookNotifier,
+    StripeObjects,
+)
 from recovery.playbooks.rules import Mode, Playbook, Rule
 from recovery.playbooks.store import (
     acting_firings_of_subject,
@@ -212,7 +218,7 @@ class PlaybookRunner:
         self, session: AsyncSession, rule: Rule, event: dict[str, Any], facts: EventFacts
     ) -> int:
         dry_run = self.config.dry_run or rule.mode is Mode.DRY_RUN
-        event_id = str(event.get("id"))
+        event_id = firing_key(event)  # the event id; `overdue:<invoice>` once per invoice
         firing_id = await insert_firing(
             session,
             rule_name=rule.name,
@@ -292,6 +298,16 @@ class PlaybookRunner:
             if amount is not None:
                 params["amount"], params["currency"] = amount
             params["customer"] = customer_id(facts)
+        elif action.type == "alert_overdue":
+            params["channel"] = p["channel"]
+            params["channel_id"] = self.config.channel(p["channel"])
+            params["invoice"] = subject_id(facts)
+            params["customer"] = customer_id(facts)
+            customer = facts.related.get("customer") or {}
+            name = customer.get("name") or facts.obj.get("customer_name")
+            params["customer_name"] = name if isinstance(name, str) else None
+            owner = facts.customer_facts.get("owner")
+            params["owner"] = owner if isinstance(owner, str) else None
         elif action.type == "wait":
             params["duration"] = p["duration"]
             params["seconds"] = parse_duration(p["duration"]).total_seconds()
@@ -416,6 +432,8 @@ class PlaybookRunner:
             return await self._set_metadata(params)
         if action.type == "refund_charge":
             return await self._refund(params)
+        if action.type == "alert_overdue":
+            return await self._alert_overdue(action, firing)
         raise ActionFailed(f"no executor for action type {action.type}")
 
     async def _post(self, params: dict[str, Any], firing: PlaybookFiring) -> str:
@@ -488,6 +506,41 @@ class PlaybookRunner:
         )
         shown = format_amount(amount - refunded, str(current.get("currency") or "usd"))
         return f"refunded {shown} of charge {charge} ({refund})"
+
+    async def _alert_overdue(self, action: PlaybookAction, firing: PlaybookFiring) -> str:
+        """Re-read the invoice; still overdue → the alert with days, amount, owner, Claim."""
+        params = action.params
+        invoice_id = params.get("invoice")
+        if not invoice_id:
+            raise ActionFailed("the event has no invoice")
+        if self.notifier is None:
+            raise ActionFailed("Slack is not configured (SLACK_BOT_TOKEN)")
+        channel = params.get("channel_id")
+        if not channel:
+            raise ActionFailed(f'no channel configured for "{params.get("channel")}"')
+        invoice = await self._objects().retrieve_object("invoice", invoice_id)
+        now = utcnow()
+        if not is_overdue(invoice, now=now):
+            return f"invoice {invoice_id} is {invoice.get('status')}, not overdue: nothing posted"
+        amount = format_amount(
+            int(invoice.get("amount_remaining") or 0), str(invoice.get("currency") or "usd")
+        )
+        number = invoice.get("number")
+        await self.notifier.post_overdue_alert(
+            channel=channel,
+            alert=OverdueAlert(
+                action_id=action.id,
+                invoice_id=invoice_id,
+                number=number if isinstance(number, str) else None,
+                customer_id=params.get("customer"),
+                customer_name=params.get("customer_name"),
+                owner=params.get("owner"),
+                amount=amount,
+                days_overdue=days_overdue(invoice, now=now) or 0,
+                rule=firing.rule_name,
+            ),
+        )
+        return f"alerted {channel}: invoice {invoice_id} overdue, {amount} open"
 
     def _objects(self) -> StripeObjects:
         if self.objects is None:
@@ -748,7 +801,15 @@ class PlaybookRunner:
         """Job body of `playbook_notify`: an approval card, or a failure report."""
         if self.notifier is None:
             return
-        if payload.get("call") == "failure":
+        if payload.get("call") == "overdue_card":
+            await self.notifier.sync_overdue_card(action_id=int(payload["action_id"]))
+        elif payload.get("call") == "overdue_digest":
+            channel = self.config.channel("collections")
+            if channel and payload.get("lines"):
+                await self.notifier.post_overdue_digest(
+                    channel=channel, lines=list(payload["lines"])
+                )
+        elif payload.get("call") == "failure":
             await self.notifier.report_failure(
                 action_id=int(payload["action_id"]), error=str(payload.get("error", ""))
             )

@@ -807,9 +807,16 @@ class FakeStripe(ThreadedAiohttpServer[RecordedRequest]):
 
     def _list_invoices(self, query: dict[str, str]) -> JsonObject:
         items = list(self._state.invoices.values())
-        for key in ("customer", "status", "subscription"):
+        for key in ("customer", "status", "subscription", "collection_method"):
             if key in query:
                 items = [i for i in items if i.get(key) == query[key]]
+        for op, test in (("lt", int.__lt__), ("lte", int.__le__), ("gt", int.__gt__)):
+            bound = query.get(f"due_date[{op}]")
+            if bound is not None:
+                items = [
+                    i for i in items if i.get("due_date") is not None
+                    and test(int(i["due_date"]), int(bound))
+                ]  # fmt: skip
         return _page(items, query, url="/v1/invoices")
 
     def _list_invoice_payments(self, query: dict[str, str]) -> JsonObject:

@@ -3,6 +3,7 @@ at most once, with approval, in dry-run, and with hostile customer data."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from sqlalchemy import select
@@ -193,9 +194,14 @@ async def test_customer_name_cannot_mention_channel(pb: SlackHarness) -> None:
 async def test_overdue_invoice_over_500_usd_goes_to_collections_once(pb: SlackHarness) -> None:
     pb.stripe.add_customer(id="cus_late")
     invoice = pb.stripe.add_invoice(
-        id="in_late", customer="cus_late", amount_due=60_000, number="INV-42"
+        id="in_late",
+        customer="cus_late",
+        amount_due=60_000,
+        number="INV-42",
+        due_date=int(time.time()) - 3 * 86_400 - 60,
     )
     event = await deliver(pb, "invoice.overdue", invoice)
     await deliver(pb, "invoice.overdue", invoice, event_id=event["id"])
     [alert] = channel_texts(pb, COLLECTIONS)
     assert "INV-42" in alert and "in_late" in alert and "$600.00" in alert
+    assert "3 days overdue" in alert
