@@ -11,6 +11,8 @@ from datetime import UTC, datetime
 # Record attributes that are not `extra=` fields (uvicorn adds a colourised copy of messages).
 _STANDARD_ATTRS = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "color_message"}
 REDACTED = "[redacted]"
+# Third-party SDKs whose per-request INFO lines would drown dunbot's own log.
+SDK_REQUEST_LOGGERS = ("stripe", "httpx", "httpcore", "openai", "anthropic", "slack_sdk")
 
 
 class SecretRedactor(logging.Filter):
@@ -91,5 +93,9 @@ def configure_logging(*, fmt: str, level: str, secrets: Iterable[str]) -> None:
     root = logging.getLogger()
     root.handlers = [handler]
     root.setLevel(level.upper())
-    for noisy in ("httpx", "httpcore", "aiosqlite", "asyncio"):
+    for noisy in ("aiosqlite", "asyncio"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # The SDKs log every request at INFO (Stripe: two lines each); those show only at DEBUG.
+    sdk_level = logging.DEBUG if root.level <= logging.DEBUG else logging.WARNING
+    for sdk in SDK_REQUEST_LOGGERS:
+        logging.getLogger(sdk).setLevel(sdk_level)

@@ -111,6 +111,8 @@ class Settings(BaseSettings):
 
     job_lease_s: float = 10.0  # a killed worker's job is taken over within seconds
     worker_poll_s: float = 0.5
+    # Jobs one worker process runs at once; a job that waits (pacing, Retry-After) frees its slot.
+    worker_concurrency: int = Field(default=16, ge=1, le=256)
 
     @property
     def playbooks_path(self) -> Path | None:

@@ -321,6 +321,7 @@ def build_worker(runtime: Runtime) -> Worker:
         {kind.value: handler for kind, handler in job_handlers(runtime).items()},
         lease_s=runtime.settings.job_lease_s,
         poll_s=runtime.settings.worker_poll_s,
+        concurrency=runtime.settings.worker_concurrency,
         observer=runtime.metrics.observe_job,
     )
 

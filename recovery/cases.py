@@ -46,7 +46,7 @@ from storage.models import (
     VipTask,
     utcnow,
 )
-from storage.queue import PermanentJobError, cancel_jobs, enqueue
+from storage.queue import PermanentJobError, Priority, cancel_jobs, enqueue
 
 log = logging.getLogger("dunbot.recovery")
 
@@ -267,6 +267,7 @@ class CaseEngine:
             dedupe_key=f"draft:{case.id}:{case.round}",
             serial_key=invoice_serial_key(case.invoice_id),
             run_at=run_at,
+            priority=Priority.BACKGROUND,  # cards and VIP tasks of other cases go first
         )
         await audit.record(
             session,

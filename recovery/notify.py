@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from recovery.jobkinds import JobKind
 from recovery.protocols import Notifier
-from storage.queue import enqueue
+from storage.queue import Priority, enqueue
 
 
 class NotifyCall(StrEnum):
@@ -47,6 +47,7 @@ async def enqueue_notify(
         payload=payload,
         dedupe_key=dedupe_key,
         serial_key=f"card:{call}:{subject}",
+        priority=Priority.PERSON_WAITING,  # a card lets a person act: ahead of drafting
     )
 
 

@@ -14,9 +14,11 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -88,7 +90,8 @@ class Job(Base):
 
     __tablename__ = "jobs"
     __table_args__ = (
-        Index("ix_jobs_claim", "status", "run_at"),
+        # Matches the claim's ORDER BY (storage/queue.py): one index range scan per priority.
+        Index("ix_jobs_claim", "status", "priority", "run_at", "id"),
         Index("ix_jobs_serial_key_status", "serial_key", "status"),
     )
 
@@ -96,6 +99,8 @@ class Job(Base):
     kind: Mapped[str] = mapped_column(String(64))
     payload: Mapped[dict[str, Any]]
     status: Mapped[str] = mapped_column(String(16), default=JobStatus.QUEUED)
+    # Lower runs first (storage.queue.Priority); the server default keeps bulk inserts working.
+    priority: Mapped[int] = mapped_column(SmallInteger, default=1, server_default=text("1"))
     dedupe_key: Mapped[str | None] = mapped_column(String(255), unique=True)
     serial_key: Mapped[str | None] = mapped_column(String(255))
     attempts: Mapped[int] = mapped_column(default=0)

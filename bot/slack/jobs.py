@@ -11,7 +11,7 @@ from bot.slack.command_parser import Pause, Resume, Status
 from recovery.jobkinds import JobKind
 from recovery.protocols import BillingReader
 from storage.db import Database
-from storage.queue import enqueue
+from storage.queue import Priority, enqueue
 from storage.worker import JobHandler
 
 if TYPE_CHECKING:
@@ -48,13 +48,18 @@ async def enqueue_ephemeral(
         kind=JobKind.SLACK_EPHEMERAL,
         payload={"channel": channel, "user": user, "text": text},
         serial_key=f"ephemeral:{user}",
+        priority=Priority.PERSON_WAITING,
     )
 
 
 async def enqueue_home(session: AsyncSession, *, user: str) -> None:
     """Publish one person's App Home, as a durable job."""
     await enqueue(
-        session, kind=JobKind.SLACK_PUBLISH_HOME, payload={"user": user}, serial_key=f"home:{user}"
+        session,
+        kind=JobKind.SLACK_PUBLISH_HOME,
+        payload={"user": user},
+        serial_key=f"home:{user}",
+        priority=Priority.PERSON_WAITING,
     )
 
 
@@ -67,6 +72,7 @@ async def enqueue_command(
         kind=JobKind.SLACK_COMMAND,
         payload={"command": dump_command(command), "user": user, "channel": channel},
         serial_key=f"command:{user}",
+        priority=Priority.PERSON_WAITING,
     )
 
 

@@ -13,7 +13,8 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime
+from functools import partial
 from typing import TypeVar
 
 from slack_sdk.errors import SlackApiError
@@ -21,6 +22,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.slack import digests
 from bot.slack.blocks.approval import approval_card
 from bot.slack.blocks.digest import digest_message
 from bot.slack.blocks.escalation import escalation_message
@@ -30,16 +32,13 @@ from bot.slack.cards import amount_text, approval_view, vip_view
 from bot.slack.metadata import CardKind
 from bot.slack.views import DigestItem, DigestView
 from storage.db import Database
-from storage.models import Case, SlackMessage, utcnow
+from storage.models import Case, Draft, SlackMessage, VipTask
 from storage.queue import RetryLater
 
 log = logging.getLogger("dunbot.slack")
 
 APPROVAL_CARD = CardKind.DRAFT.message_kind
 VIP_CARD = CardKind.VIP_TASK.message_kind
-BURST_WINDOW_S = 60
-BURST_THRESHOLD = 5
-DIGEST_WINDOW_S = 600
 MIN_POST_INTERVAL_S = 1.0
 
 T = TypeVar("T")
@@ -48,8 +47,9 @@ T = TypeVar("T")
 class ChannelPacer:
     """About one new message per second per channel (Slack's posting limit), in-process.
 
-    A post whose turn is further away than a few intervals is not waited for: the job is
-    rescheduled (RetryLater) so it does not hold a worker slot.
+    A post whose turn is more than one interval away does not wait in its worker slot: it gets
+    the next free slot, reserved under its key, and its job is rescheduled to that time
+    (RetryLater); when it comes back it posts in the slot it was given.
     """
 
     def __init__(
@@ -63,16 +63,29 @@ class ChannelPacer:
         self._clock = clock
         self._sleep = sleep
         self._next_slot: dict[str, float] = {}
+        self._reserved: dict[str, float] = {}
 
-    async def wait_turn(self, channel: str) -> None:
+    async def wait_turn(self, channel: str, *, key: str | None = None) -> None:
         now = self._clock()
-        slot = max(now, self._next_slot.get(channel, 0.0))
+        slot = self._reserved.pop(key, None) if key is not None else None
+        if slot is None:
+            slot = max(now, self._next_slot.get(channel, 0.0))
+            self._next_slot[channel] = slot + self.interval_s
         delay = slot - now
-        if delay > 5 * self.interval_s:
+        if key is not None and delay > self.interval_s:
+            self._forget_missed(now)
+            self._reserved[key] = slot
             raise RetryLater(delay, f"pacing posts to {channel}")
-        self._next_slot[channel] = slot + self.interval_s
+        if key is None and delay > 5 * self.interval_s:
+            raise RetryLater(delay, f"pacing posts to {channel}")
         if delay > 0:
             await self._sleep(delay)
+
+    def _forget_missed(self, now: float) -> None:
+        """Drop reservations of jobs that never came back (cancelled, taken by another process)."""
+        if len(self._reserved) > 1000:
+            horizon = now - 60 * self.interval_s
+            self._reserved = {k: v for k, v in self._reserved.items() if v >= horizon}
 
 
 def _retry_after(error: SlackApiError) -> float | None:
@@ -192,7 +205,9 @@ class SlackNotifier:
             )
             return
         thread_ts = await self._burst_thread(channel, case_id)
-        response = await self._post(channel, message, thread_ts=thread_ts)
+        response = await self._post(
+            channel, message, thread_ts=thread_ts, pace_key=f"{kind}:{subject_id}"
+        )
         async with self.db.transaction() as session:
             session.add(
                 SlackMessage(
@@ -207,8 +222,10 @@ class SlackNotifier:
         if thread_ts is not None:
             await self._refresh_digest(channel)
 
-    async def _post(self, channel: str, message: Message, *, thread_ts: str | None) -> dict:
-        await self.pacer.wait_turn(channel)
+    async def _post(
+        self, channel: str, message: Message, *, thread_ts: str | None, pace_key: str | None = None
+    ) -> dict:
+        await self.pacer.wait_turn(channel, key=pace_key)
         response = await self._call(
             self.client.chat_postMessage(
                 channel=channel,
@@ -230,44 +247,43 @@ class SlackNotifier:
                 raise RetryLater(retry_after, "Slack rate limit (429)") from None
             raise
 
-    def _digest_kind(self, channel: str) -> str:
-        return f"digest:{channel}"[:30]
-
     async def _burst_thread(self, channel: str, case_id: int | None) -> str | None:
         """The digest thread to post into when this channel is in a burst, else None."""
-        since = utcnow() - timedelta(seconds=BURST_WINDOW_S)
+        thread = await digests.current_thread(
+            self.db, channel=channel, recent_count=partial(self._recent_subjects, channel)
+        )
+        if not isinstance(thread, digests.DigestClaim):
+            return thread
         async with self.db.sessions() as session:
-            recent = await session.scalar(
-                select(func.count(SlackMessage.id)).where(
-                    SlackMessage.channel == channel,
-                    SlackMessage.created_at >= since,
-                    SlackMessage.card_kind.in_([APPROVAL_CARD, VIP_CARD]),
-                )
-            )
-            digest = await _message_of(
-                session, self._digest_kind(channel), int(time.time() // DIGEST_WINDOW_S)
-            )
-        if digest is not None and digest.ts:
-            return digest.ts
-        if (recent or 0) < BURST_THRESHOLD:
-            return None
-        response = await self._post(channel, digest_message(DigestView(items=[])), thread_ts=None)
-        async with self.db.transaction() as session:
-            session.add(
-                SlackMessage(
-                    card_kind=self._digest_kind(channel),
-                    subject_id=int(time.time() // DIGEST_WINDOW_S),
-                    channel=response["channel"],
-                    ts=response["ts"],
-                )
-            )
+            case = await session.get(Case, case_id) if case_id is not None else None
+        first = [_digest_item(case)] if case is not None else []
+        view = DigestView(items=first, window_text="the last few minutes")
+        response = await self._post(channel, digest_message(view), thread_ts=None)
+        await digests.record_posted(
+            self.db, claim=thread, channel=response["channel"], ts=response["ts"]
+        )
         return response["ts"]
+
+    async def _recent_subjects(self, channel: str, session: AsyncSession, since: datetime) -> int:
+        """Drafts (approvals channel) and VIP tasks (VIP channel) created since a time."""
+        count = 0
+        if channel == self.approvals_channel:
+            count += (
+                await session.scalar(select(func.count(Draft.id)).where(Draft.created_at >= since))
+                or 0
+            )
+        if channel == self.vip_channel:
+            count += (
+                await session.scalar(
+                    select(func.count(VipTask.id)).where(VipTask.created_at >= since)
+                )
+                or 0
+            )
+        return count
 
     async def _refresh_digest(self, channel: str) -> None:
         async with self.db.sessions() as session:
-            digest = await _message_of(
-                session, self._digest_kind(channel), int(time.time() // DIGEST_WINDOW_S)
-            )
+            digest = await digests.latest_digest(session, channel)
             if digest is None or not digest.ts:
                 return
             rows = (
@@ -278,23 +294,25 @@ class SlackNotifier:
                     .order_by(SlackMessage.id)
                 )
             ).all()
-        items = [
-            DigestItem(
-                invoice_id=case.invoice_id,
-                invoice_number=case.invoice_number,
-                customer_name=case.customer_name,
-                customer_email=case.customer_email,
-                amount_text=amount_text(case),
-                vip=case.segment == "vip",
-            )
-            for _message, case in rows
-        ]
+        items = [_digest_item(case) for _message, case in rows]
         message = digest_message(DigestView(items=items, window_text="the last few minutes"))
+        await digests.mark_active(self.db, digest_id=digest.id)
         await self._call(
             self.client.chat_update(
                 channel=digest.channel, ts=digest.ts, text=message.text, blocks=message.blocks
             )
         )
+
+
+def _digest_item(case: Case) -> DigestItem:
+    return DigestItem(
+        invoice_id=case.invoice_id,
+        invoice_number=case.invoice_number,
+        customer_name=case.customer_name,
+        customer_email=case.customer_email,
+        amount_text=amount_text(case),
+        vip=case.segment == "vip",
+    )
 
 
 async def _message_of(session: AsyncSession, kind: str, subject_id: int) -> SlackMessage | None:

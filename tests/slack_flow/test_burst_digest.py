@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from bot.slack.notifier import BURST_THRESHOLD
+import asyncio
+import json
+
+from bot.slack.digests import BURST_THRESHOLD
+from recovery.jobkinds import JobKind
+from storage.worker import Worker
+from tests.fakes.stripe_events import build_event, store_events
 from tests.slack_flow.conftest import APPROVALS, SlackHarness, add_standard, message_text
 
 
@@ -30,3 +36,44 @@ async def test_burst_of_failures_is_summarised_in_a_digest_thread(sh: SlackHarne
     assert f"{count - BURST_THRESHOLD} payments failed" in text
     for n in range(BURST_THRESHOLD, count):
         assert f"c{n}@example.com" in text
+
+
+async def test_twenty_notify_jobs_of_one_burst_at_once_post_one_digest(sh: SlackHarness) -> None:
+    count = 20
+    for n in range(count):
+        add_standard(sh.stripe, f"in_race{n}", customer=f"cus_race{n}", email=f"r{n}@example.com")
+        event = build_event("invoice.payment_failed", sh.stripe.update_invoice(f"in_race{n}"))
+        await store_events(sh.runtime.db, event)
+    handlers = dict(sh.worker.handlers)
+    notify = handlers.pop(JobKind.NOTIFY)
+    await Worker(sh.runtime.db, handlers).run_until_idle()  # events and drafts, no cards yet
+
+    outcomes: list[str] = []
+    all_done = asyncio.Event()
+
+    def observe(*, kind: str, outcome: str, duration_s: float) -> None:
+        outcomes.append(outcome)
+        if outcomes.count("succeeded") == count:
+            all_done.set()
+
+    cards = Worker(
+        sh.runtime.db,
+        {JobKind.NOTIFY: notify},
+        concurrency=count,
+        poll_s=0.05,
+        observer=observe,
+    )
+    stop = asyncio.Event()
+    running = asyncio.create_task(cards.run(stop))
+    await asyncio.wait_for(all_done.wait(), 30)
+    stop.set()
+    await running
+
+    assert set(outcomes) <= {"succeeded", "rescheduled"}  # nobody failed on the digest
+    posts = [c for c in sh.slack.calls_to("chat.postMessage") if c.args["channel"] == APPROVALS]
+    top_level = [c for c in posts if not c.args.get("thread_ts")]
+    assert len(top_level) == 1
+    digest_ts = top_level[0].response["ts"]
+    assert all(c.args.get("thread_ts") == digest_ts for c in posts[1:]) and len(posts) == 21
+    assert f"{count} payments failed" in message_text(sh.slack.message(APPROVALS, digest_ts))
+    assert "0 payments" not in json.dumps(top_level[0].args)

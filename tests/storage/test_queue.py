@@ -205,3 +205,62 @@ async def test_a_worker_that_lost_its_lease_stops_the_handler_and_records_nothin
     assert await asyncio.wait_for(run, timeout=5) == 1
     row = await _job(db, job_id)  # type: ignore[arg-type]
     assert row.status == JobStatus.RUNNING and row.locked_by == "other"
+
+
+async def test_claim_takes_person_waiting_work_before_older_background_work(
+    db: Database,
+) -> None:
+    drafting = await _enqueue(db, priority=queue.Priority.BACKGROUND)
+    event = await _enqueue(db, priority=queue.Priority.NORMAL)
+    card = await _enqueue(db, priority=queue.Priority.PERSON_WAITING)
+    order = []
+    for _ in range(3):
+        claimed = await queue.claim(db, worker_id="w", lease_s=30)
+        assert claimed is not None
+        order.append(claimed.id)
+    assert order == [card, event, drafting]
+
+
+async def test_a_not_yet_due_urgent_job_does_not_block_due_work(db: Database) -> None:
+    await _enqueue(db, priority=queue.Priority.PERSON_WAITING, delay_s=3600)
+    due = await _enqueue(db, priority=queue.Priority.BACKGROUND)
+    claimed = await queue.claim(db, worker_id="w", lease_s=30)
+    assert claimed is not None and claimed.id == due
+
+
+async def test_expired_lease_goes_ahead_of_queued_work(db: Database) -> None:
+    stale = await _enqueue(db, priority=queue.Priority.BACKGROUND)
+    await queue.claim(db, worker_id="dead-worker", lease_s=30)
+    await _enqueue(db, priority=queue.Priority.PERSON_WAITING)
+    async with db.transaction() as session:
+        await session.execute(
+            update(Job)
+            .where(Job.id == stale)
+            .values(lease_expires_at=utcnow() - timedelta(seconds=1))
+        )
+    claimed = await queue.claim(db, worker_id="w2", lease_s=30)
+    assert claimed is not None and claimed.id == stale
+
+
+async def test_worker_runs_jobs_up_to_its_concurrency_at_once(db: Database) -> None:
+    for _ in range(5):
+        await _enqueue(db)
+    started = 0
+    all_started = asyncio.Event()
+    release = asyncio.Event()
+
+    async def handler(_job: ClaimedJob) -> None:
+        nonlocal started
+        started += 1
+        if started == 3:
+            all_started.set()
+        await release.wait()
+
+    worker = Worker(db, {"k": handler}, concurrency=3, poll_s=0.05)
+    stop = asyncio.Event()
+    running = asyncio.create_task(worker.run(stop))
+    await asyncio.wait_for(all_started.wait(), 10)
+    assert started == 3 and len(worker._running) == 3
+    release.set()
+    stop.set()
+    await asyncio.wait_for(running, 10)
