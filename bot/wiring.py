@@ -192,6 +192,7 @@ def build_slack(settings: Settings, db: Database, *, livemode: bool) -> SlackPar
         livemode=livemode,
         stripe_dashboard=settings.environment != "demo",
         sms_choice={"email", "sms"} <= set(settings.dunning_channels),
+        sms_company=settings.company_name if "sms" in settings.dunning_channels else None,
     )
     deps = SlackDeps(
         db=db,

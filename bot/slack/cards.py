@@ -22,6 +22,7 @@ from recovery.decline import describe_decline
 from recovery.domain import DeclineCategory
 from recovery.money import format_amount
 from recovery.proposals import invoice_of_case
+from recovery.sms_delivery import sms_text
 from storage.models import (
     Case,
     CaseStatus,
@@ -86,6 +87,19 @@ def approval_status(case: Case, draft: Draft, outbox: OutboxEmail | None) -> App
     if draft.status == DraftStatus.SUPERSEDED:
         return ApprovalStatus.SUPERSEDED
     return _CANCELLED_BY_CASE.get(CaseStatus(case.status), ApprovalStatus.SUPERSEDED)
+
+
+async def sms_preview(session: AsyncSession, *, case_id: int, company_name: str) -> str | None:
+    """The template SMS for the case as it stands (the pay link as Stripe last gave it)."""
+    case = await session.get(Case, case_id)
+    if case is None or not case.hosted_invoice_url:
+        return None
+    return sms_text(
+        invoice=invoice_of_case(case),
+        locale=case.locale,
+        company=company_name,
+        url=case.hosted_invoice_url,
+    )
 
 
 def held_note(until: datetime | None) -> str | None:

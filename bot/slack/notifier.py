@@ -28,7 +28,7 @@ from bot.slack.blocks.digest import digest_message
 from bot.slack.blocks.escalation import escalation_message
 from bot.slack.blocks.kit import Message
 from bot.slack.blocks.vip import vip_reminder_message, vip_task_card
-from bot.slack.cards import amount_text, approval_view, vip_view
+from bot.slack.cards import amount_text, approval_view, sms_preview, vip_view
 from bot.slack.metadata import CardKind
 from bot.slack.views import DigestItem, DigestView
 from storage.db import Database
@@ -109,6 +109,7 @@ class SlackNotifier:
         stripe_dashboard: bool = True,
         pacer: ChannelPacer | None = None,
         sms_choice: bool = False,
+        sms_company: str | None = None,
     ) -> None:
         self.db = db
         self.client = client
@@ -119,12 +120,18 @@ class SlackNotifier:
         self.stripe_dashboard = stripe_dashboard
         self.pacer = pacer or ChannelPacer()
         self.sms_choice = sms_choice  # email and SMS both on: the card offers either alone
+        self.sms_company = sms_company  # SMS on: the card previews it, signed with this name
 
     async def sync_approval_card(self, *, draft_id: int) -> None:
         async with self.db.sessions() as session:
             view = await approval_view(session, draft_id)
+            preview = (
+                await sms_preview(session, case_id=view.case_id, company_name=self.sms_company)
+                if view is not None and self.sms_company is not None
+                else None
+            )
         if view is not None:
-            view = replace(view, sms_choice=self.sms_choice)
+            view = replace(view, sms_choice=self.sms_choice, sms_preview=preview)
             await self._show(
                 APPROVAL_CARD, draft_id, view.case_id, self.approvals_channel, approval_card(view)
             )

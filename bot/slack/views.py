@@ -91,6 +91,7 @@ class ApprovalCardView:
     sms_status: str | None = None  # the SMS beside the email (DUNNING_CHANNELS), if any
     sms_note: str | None = None  # why it waits, was skipped or failed
     sms_choice: bool = False  # DUNNING_CHANNELS=email,sms: offer "Email only" / "SMS only"
+    sms_preview: str | None = None  # the SMS Approve would send (SMS on, draft pending)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -180,6 +180,8 @@ async def test_the_card_offers_email_only_or_sms_only(sms: SmsHarness) -> None:
     card = await sms.app.card("approval", draft.id)
     labels = {element["text"]["text"] for element in buttons(card).values()}
     assert {"Approve", "Email only", "SMS only", "Reject"} <= labels
+    preview = "Acme: your payment of $49.00 didn't go through. Please pay here: "
+    assert preview in message_text(card)
 
     response = await sms.app.click(ApprovalAction.APPROVE_SMS, FINANCE, card)
     await sms.app.worker.run_until_idle()

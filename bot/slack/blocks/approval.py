@@ -278,6 +278,9 @@ def approval_card(view: ApprovalCardView) -> Message:
     blocks.append(section(_draft_text(view), block_id="draft"))
     if view.sms_status:
         blocks.append(context(sms_line(view.sms_status, view.sms_note)))
+    elif view.sms_preview and view.status is ApprovalStatus.PENDING:
+        preview = escape_truncated(view.sms_preview, 300)
+        blocks.append(context(f":iphone: SMS (with consent, 08:00–21:00 their time): {preview}"))
     buttons = _buttons(view)
     if buttons is not None:
         blocks.append(buttons)
