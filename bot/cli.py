@@ -394,6 +394,57 @@ def audit(
         )
 
 
+customers_app = typer.Typer(
+    help="Customer facts and rule assignments.", no_args_is_help=True, **PLAIN
+)
+app.add_typer(customers_app, name="customers")
+
+
+@customers_app.command("show")
+def customers_show(
+    customer: Annotated[str, typer.Argument(metavar="CUSTOMER", help="A customer id (cus_…).")],
+    offline: Annotated[
+        bool, typer.Option("--offline", help="Print the stored facts without asking Stripe.")
+    ] = False,
+) -> None:
+    """A customer's facts (outstanding, delay, rating, LTV, …), owner, plan and exclusion."""
+    if not customer.startswith("cus_"):
+        typer.secho(f"{customer!r} is not a customer id: write cus_…", fg="red", err=True)
+        raise typer.Exit(2)
+    settings = _settings()
+    _require_migrated(settings, mark_serve=False)
+    import asyncio
+
+    from bot.customers_cli import show_customer
+
+    async def run() -> bool:
+        billing = None
+        if not offline and settings.stripe_api_key is not None:
+            from bot.wiring import build_billing
+
+            billing = build_billing(settings)
+        try:
+            return await show_customer(
+                database_url=settings.database_url,
+                customer_id=customer,
+                history=billing,
+                rating=settings.customer_rating,
+                echo=typer.echo,
+            )
+        finally:
+            if billing is not None:
+                await billing.aclose()
+
+    if not asyncio.run(run()):
+        typer.secho(
+            f"No facts for {customer}: dunbot has not seen this customer "
+            "(set STRIPE_API_KEY to read it from Stripe).",
+            fg="yellow",
+            err=True,
+        )
+        raise typer.Exit(1)
+
+
 @app.command()
 def check() -> None:
     """Validate configuration and reach each configured service."""

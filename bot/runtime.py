@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from bot.metrics import Metrics
 from bot.settings import Settings
+from recovery.customers.service import CustomerFactsService
 from recovery.engine import RecoveryEngine
 from recovery.playbooks.rules import EMPTY_PLAYBOOK, Playbook
 from recovery.playbooks.runner import PlaybookRunner
@@ -47,6 +48,7 @@ class Runtime:
     slack: SlackParts | None = None
     playbook: Playbook = EMPTY_PLAYBOOK
     playbooks: PlaybookRunner | None = None
+    customers: CustomerFactsService | None = None
     resources: AsyncExitStack = field(default_factory=AsyncExitStack, repr=False, compare=False)
     ingest: BatchIngestWriter = field(init=False, repr=False, compare=False)
 

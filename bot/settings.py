@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -18,6 +18,8 @@ from pydantic_settings import (
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+from recovery.customers.facts import RatingConfig
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./dunbot.db"
 _DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -90,6 +92,9 @@ class Settings(BaseSettings):
     slack_alerts_channel: str | None = None  # default: the approvals channel
     slack_collections_channel: str | None = None  # default: the alerts channel
     team_email: str | None = None
+    # Payment rating A–D: upper bounds for A, B, C (docs/playbooks.md, "Customer facts").
+    customer_rating_delay_days: str = "5,15,30"
+    customer_rating_failed_payments: str = "0,1,3"
 
     dashboard_token: SecretStr | None = None
     api_docs: bool = False  # serve /openapi.json, /docs and /redoc (off: they map the API)
@@ -113,6 +118,19 @@ class Settings(BaseSettings):
     worker_poll_s: float = 0.5
     # Jobs one worker process runs at once; a job that waits (pacing, Retry-After) frees its slot.
     worker_concurrency: int = Field(default=16, ge=1, le=256)
+
+    @property
+    def customer_rating(self) -> RatingConfig:
+        """The payment rating's bounds (checked when the settings are read)."""
+        return RatingConfig.parse(
+            delay_days=self.customer_rating_delay_days,
+            failed_payments=self.customer_rating_failed_payments,
+        )
+
+    @model_validator(mode="after")
+    def _rating_bounds_read(self) -> Settings:
+        self.customer_rating  # noqa: B018 - raises ValueError saying what to write
+        return self
 
     @property
     def playbooks_path(self) -> Path | None:

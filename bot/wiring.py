@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from fastapi import FastAPI
 
@@ -21,15 +21,21 @@ from bot.playbooks.wiring import (
 from bot.runtime import Runtime, SlackParts
 from bot.settings import Settings
 from recovery.config import RecoveryConfig
+from recovery.customers.actions import CustomerActions
+from recovery.customers.rules import CustomerRules, CustomerRulesConfig
+from recovery.customers.service import CustomerFactsService
 from recovery.drafting.guarded import GuardedDrafter
 from recovery.engine import RecoveryEngine
 from recovery.jobkinds import SLACK_JOB_KINDS, JobKind
+from recovery.playbooks.rules import Playbook
 from recovery.protocols import Billing, Mailer, Notifier, PayLinks, SmsSender
 from storage.db import Database
+from storage.queue import ClaimedJob
 from storage.worker import JobHandler, Worker
 
 if TYPE_CHECKING:
     from bot.adapters.stripe_billing import StripeBilling
+    from recovery.customers.ports import CustomerHistory
 
 
 def secret_values(settings: Settings) -> list[str]:
@@ -248,14 +254,23 @@ def build_runtime(
         mailer=mailer,
         notifier=notifier or (slack.notifier if slack else None),
         config=replace(
-            recovery_config(settings), playbook_event_types=playbook_event_types(playbook)
+            recovery_config(settings),
+            playbook_event_types=playbook_event_types(playbook),
+            refresh_customer_facts=True,
         ),
         pay_links=build_pay_links(settings),
         sms_sender=build_sms_sender(settings),
         task_targets=task_targets,
     )
+    customers = CustomerFactsService(
+        db=db,
+        history=cast("CustomerHistory", reader) if hasattr(reader, "invoice_history") else None,
+        rating=settings.customer_rating,
+        listener=build_customer_rules(settings, playbook),
+    )
     runtime = Runtime(
         settings=settings,
+        customers=customers,
         db=db,
         engine=engine,
         billing=reader,
@@ -276,6 +291,8 @@ def job_handlers(runtime: Runtime) -> dict[JobKind, JobHandler]:
     handlers: dict[JobKind, JobHandler] = dict(runtime.require_engine().job_handlers())
     if runtime.playbooks is not None:
         handlers.update(playbook_job_handlers(runtime.playbooks))
+    if runtime.customers is not None:
+        handlers.update(customer_job_handlers(runtime.customers, runtime=runtime))
     slack = runtime.slack
     if slack is not None:
         from bot.slack.jobs import slack_job_handlers
@@ -297,6 +314,46 @@ def job_handlers(runtime: Runtime) -> dict[JobKind, JobHandler]:
     if missing:
         raise RuntimeError(f"job kinds without a handler: {', '.join(missing)}")
     return handlers
+
+
+def build_customer_rules(settings: Settings, playbook: Playbook) -> CustomerRules:
+    """The playbook's customer rules, escaping template values for Slack."""
+    from bot.playbooks.slack_text import escape_template_text, escape_value
+
+    return CustomerRules(
+        playbook=playbook,
+        config=CustomerRulesConfig(
+            dry_run=settings.playbooks_dry_run,
+            escape_value=escape_value,
+            escape_text=escape_template_text,
+        ),
+    )
+
+
+def customer_job_handlers(
+    service: CustomerFactsService, *, runtime: Runtime
+) -> dict[JobKind, JobHandler]:
+    """Handlers of the customer facts and rules job kinds."""
+    from bot.slack.customer_notifier import SlackCustomerNotifier
+
+    settings = runtime.settings
+    actions = CustomerActions(
+        db=runtime.db,
+        notifier=SlackCustomerNotifier(client=runtime.slack.client) if runtime.slack else None,
+        channels={
+            "alerts": settings.alerts_channel,
+            "collections": settings.collections_channel,
+            "approvals": settings.slack_approvals_channel,
+        },
+    )
+
+    async def refresh(job: ClaimedJob) -> None:
+        await service.refresh(str(job.payload["customer_id"]))
+
+    async def act(job: ClaimedJob) -> None:
+        await actions.run(job.payload)
+
+    return {JobKind.REFRESH_CUSTOMER: refresh, JobKind.CUSTOMER_ACTION: act}
 
 
 def dead_job_handlers(runtime: Runtime, slack: SlackParts | None) -> dict[JobKind, JobHandler]:

@@ -168,8 +168,11 @@ class CaseEngine:
         pause = await active_pause(session, case.customer_id)
         if pause is not None:
             case.status = CaseStatus.PAUSED
-            case.hold_reason = f"dunning paused by {pause.paused_by}" + (
-                f" until {pause.until:%Y-%m-%d %H:%M} UTC" if pause.until else ""
+            case.hold_reason = (
+                f"excluded from dunning by {pause.paused_by}"
+                if pause.excluded
+                else f"dunning paused by {pause.paused_by}"
+                + (f" until {pause.until:%Y-%m-%d %H:%M} UTC" if pause.until else "")
             )
             await audit.record(
                 session,

@@ -30,6 +30,7 @@ class RecoveryConfig:
     # Event types (Stripe's and dunbot.case.*) the playbooks listen to: queued for evaluation.
     playbook_event_types: frozenset[str] = frozenset()
     task_targets: tuple[str, ...] = ()  # "teams", "webhook": VIP tasks besides Slack
+    refresh_customer_facts: bool = False  # customer/invoice events queue a facts refresh
 
     @property
     def vip_thresholds(self) -> VipThresholds:

@@ -40,7 +40,10 @@ class RecoveryEngine:
         self.notifier = notifier
         self.cases = CaseEngine(db=db, billing=billing, config=config)
         self.events = EventProcessor(
-            db=db, cases=self.cases, playbook_event_types=config.playbook_event_types
+            db=db,
+            cases=self.cases,
+            playbook_event_types=config.playbook_event_types,
+            refresh_customer_facts=config.refresh_customer_facts,
         )
         self.proposals = ProposalService(db=db, drafter=drafter, config=config)
         self.delivery = DeliveryService(

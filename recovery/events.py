@@ -13,6 +13,7 @@ from recovery.cases import (
     close_customer_cases,
     upsert_customer,
 )
+from recovery.customers.service import FACT_EVENT_PREFIXES, enqueue_refresh
 from recovery.domain import InvoiceSnapshot
 from recovery.jobkinds import JobKind
 from recovery.snapshots import customer_snapshot, invoice_snapshot
@@ -37,10 +38,12 @@ class EventProcessor:
         db: Database,
         cases: CaseEngine,
         playbook_event_types: frozenset[str] = frozenset(),
+        refresh_customer_facts: bool = False,
     ) -> None:
         self.db = db
         self.cases = cases
         self.playbook_event_types = playbook_event_types
+        self.refresh_customer_facts = refresh_customer_facts
 
     async def process(self, event_id: str) -> str:
         async with self.db.sessions() as session:
@@ -51,6 +54,9 @@ class EventProcessor:
         result = await self._dispatch(event_type, payload, actor=f"stripe:{event_id}")
         async with self.db.transaction() as session:
             await mark_processed(session, event_id=event_id, result=result)
+            customer = _customer_of(event_type, payload) if self.refresh_customer_facts else None
+            if customer is not None:
+                await enqueue_refresh(session, customer_id=customer, cause=event_id)
             if event_type in self.playbook_event_types:
                 await enqueue(
                     session,
@@ -88,6 +94,21 @@ class EventProcessor:
 
 async def _refresh_customer(session: AsyncSession, obj: dict[str, Any]) -> None:
     await upsert_customer(session, customer_snapshot(obj))
+
+
+def _customer_of(event_type: str, payload: dict[str, Any]) -> str | None:
+    """The customer whose facts a customer or invoice event may change."""
+    if not event_type.startswith(FACT_EVENT_PREFIXES) or event_type == "customer.deleted":
+        return None
+    obj = payload.get("data", {}).get("object", {})
+    if not isinstance(obj, dict):
+        return None
+    value = obj.get("id") if event_type.startswith("customer.") else obj.get("customer")
+    if isinstance(value, dict):
+        value = value.get("id")
+    if event_type.startswith("customer.") and obj.get("object") != "customer":
+        return None  # customer.subscription.*, customer.source.*, …
+    return value if isinstance(value, str) and value.startswith("cus_") else None
 
 
 def _invoice_hint(obj: dict[str, Any]) -> InvoiceSnapshot | None:

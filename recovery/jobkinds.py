@@ -27,6 +27,9 @@ class JobKind(StrEnum):
     PLAYBOOK_ACTION = "playbook_action"
     PLAYBOOK_NOTIFY = "playbook_notify"
     OVERDUE_SWEEP = "overdue_sweep"  # daily: open invoices past due → invoice.overdue rules
+    # Customer facts and rules (recovery/customers/): recompute a customer's facts.
+    REFRESH_CUSTOMER = "refresh_customer"
+    CUSTOMER_ACTION = "customer_action"  # resolve an owner's email, send a notification
     SLACK_EPHEMERAL = "slack_ephemeral"
     SLACK_PUBLISH_HOME = "slack_publish_home"
     SLACK_COMMAND = "slack_command"

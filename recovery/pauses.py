@@ -13,7 +13,7 @@ from recovery import audit
 from recovery.actors import Actor
 from recovery.jobkinds import JobKind, invoice_serial_key
 from recovery.storable_text import storable_text
-from storage.models import OPEN_CASE_STATUSES, Case, Pause, utcnow
+from storage.models import OPEN_CASE_STATUSES, Case, CustomerProfile, Pause, utcnow
 from storage.queue import enqueue, run_now
 
 
@@ -23,12 +23,20 @@ class PauseState:
     until: datetime | None
     reason: str | None
     paused_by: str
+    excluded: bool = False  # excluded from dunning (a customer rule or /dunning exclude)
 
 
 async def active_pause(
     session: AsyncSession, customer_id: str, *, now: datetime | None = None
 ) -> PauseState | None:
-    """The customer's pause if one is in force now (an expired one counts as none)."""
+    """The customer's pause if one is in force now (an expired one counts as none).
+
+    An exclusion from dunning holds like a pause without end, until `/dunning include`.
+    """
+    profile = await session.get(CustomerProfile, customer_id)
+    if profile is not None and profile.excluded:
+        by = profile.excluded_by or "a rule"
+        return PauseState(customer_id, None, profile.excluded_reason, by, excluded=True)
     pause = await session.get(Pause, customer_id)
     if pause is None:
         return None
@@ -97,6 +105,53 @@ async def expire_pause(session: AsyncSession, *, customer_id: str, until: str) -
     )
     await reevaluate_customer(session, customer_id=customer_id, by="system:pause-expiry")
     return True
+
+
+async def exclude_customer(
+    session: AsyncSession, *, customer_id: str, reason: str | None, by: Actor
+) -> bool:
+    """Exclude from dunning by hand (rules may exclude too); False when already excluded."""
+    profile = await session.get(CustomerProfile, customer_id)
+    if profile is None:
+        profile = CustomerProfile(customer_id=customer_id, version=0, facts={})
+        session.add(profile)
+    if profile.excluded:
+        return False
+    profile.excluded = True
+    profile.excluded_reason = storable_text(reason, max_chars=1000)
+    profile.excluded_by = by.audit_name
+    profile.included_by = None
+    await audit.record(
+        session,
+        actor=by.audit_name,
+        action="customer_excluded",
+        customer_id=customer_id,
+        reason=profile.excluded_reason,
+    )
+    return True
+
+
+async def include_customer(session: AsyncSession, *, customer_id: str, by: Actor) -> int | None:
+    """Lift an exclusion and re-evaluate the held failures; None if it was not excluded.
+
+    The person's decision sticks: rules do not exclude the customer again.
+    """
+    profile = await session.get(CustomerProfile, customer_id)
+    if profile is None or not profile.excluded:
+        return None
+    profile.excluded, profile.excluded_reason = False, None
+    previous, profile.excluded_by = profile.excluded_by, None
+    profile.included_by = by.audit_name
+    await audit.record(
+        session,
+        actor=by.audit_name,
+        action="customer_included",
+        customer_id=customer_id,
+        excluded_by=previous,
+    )
+    if await session.get(Pause, customer_id) is not None:
+        return 0
+    return await reevaluate_customer(session, customer_id=customer_id, by=by.audit_name)
 
 
 async def reevaluate_customer(session: AsyncSession, *, customer_id: str, by: str) -> int:

@@ -477,3 +477,42 @@ class TaskDelivery(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     delivered_at: Mapped[datetime | None]
+
+
+class CustomerProfile(Base):
+    """A customer's computed facts and rule assignments (owner, dunning plan, exclusion).
+
+    `facts` are the values the last computation stored; threshold crossings compare new
+    values with them in the same transaction that replaces them (`version` is the
+    compare-and-set), so a duplicate or late event never fires a crossing twice.
+    """
+
+    __tablename__ = "customer_profiles"
+
+    customer_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    facts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    fingerprint: Mapped[str | None] = mapped_column(String(64))  # facts + Stripe's customer
+    segment: Mapped[str | None] = mapped_column(String(20))
+    customer_since: Mapped[datetime | None]
+    metadata_fields: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    owner_rule: Mapped[str | None] = mapped_column(String(200))  # who decided the owners
+    dunning_plan: Mapped[str | None] = mapped_column(String(100))
+    plan_rule: Mapped[str | None] = mapped_column(String(200))
+    excluded: Mapped[bool] = mapped_column(default=False)
+    excluded_reason: Mapped[str | None] = mapped_column(String(1000))
+    excluded_by: Mapped[str | None] = mapped_column(String(255))
+    included_by: Mapped[str | None] = mapped_column(String(255))  # a person: rules keep off
+    computed_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CustomerOwner(Base):
+    """A Slack user who owns a customer (VIP tasks and overdue alerts mention them)."""
+
+    __tablename__ = "customer_owners"
+
+    customer_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    slack_user_id: Mapped[str] = mapped_column(String(32), primary_key=True, index=True)
+    assigned_by: Mapped[str] = mapped_column(String(255))
+    assigned_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -23,6 +23,8 @@ import stripe
 from stripe import RequestOptions, StripeClient
 from stripe.params import InvoiceListParams, RefundCreateParams
 
+from recovery.customers.facts import InvoiceRecord
+from recovery.customers.records import invoice_record
 from recovery.domain import CustomerSnapshot, DeclineInfo, InvoiceSnapshot
 from recovery.protocols import BillingError, NotFoundError
 from recovery.snapshots import (
@@ -166,6 +168,17 @@ class StripeBilling:
             async for invoice in page.auto_paging_iter():
                 totals[str(invoice.currency).lower()] += int(invoice.amount_paid or 0)
         return dict(totals)
+
+    async def invoice_history(self, customer_id: str) -> list[InvoiceRecord]:
+        """Every invoice of the customer (all pages, any status), for the customer facts."""
+        records: list[InvoiceRecord] = []
+        async with _stripe_call(f"invoices of customer {customer_id}"):
+            page = await self._client.v1.invoices.list_async(
+                {"customer": customer_id, "limit": _PAGE_SIZE}
+            )
+            async for invoice in page.auto_paging_iter():
+                records.append(invoice_record(invoice.to_dict()))
+        return records
 
     async def decline_info(self, invoice: InvoiceSnapshot) -> DeclineInfo:
         """Why the invoice's latest payment attempt failed; UNKNOWN when Stripe doesn't say.

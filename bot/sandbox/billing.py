@@ -21,6 +21,8 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from recovery.customers.facts import InvoiceRecord
+from recovery.customers.records import invoice_record
 from recovery.decline import categorise_decline
 from recovery.domain import CustomerSnapshot, DeclineInfo, InvoiceSnapshot
 from recovery.protocols import NotFoundError
@@ -390,6 +392,10 @@ class SandboxBilling:
             if invoice["customer"] == customer_id and invoice["status"] == "paid":
                 totals[invoice["currency"]] += int(invoice["amount_paid"])
         return dict(totals)
+
+    async def invoice_history(self, customer_id: str) -> list[InvoiceRecord]:
+        """Every invoice of the customer, for the customer facts."""
+        return [invoice_record(invoice) for invoice in self.invoices(customer=customer_id)]
 
     async def decline_info(self, invoice: InvoiceSnapshot) -> DeclineInfo:
         """Why the invoice's latest payment attempt failed; UNKNOWN if none was recorded."""

@@ -15,7 +15,17 @@ from bot.slack.mrkdwn import escape_truncated
 
 MAX_PAUSE = timedelta(days=366)
 MAX_REASON = 500
-SUBCOMMANDS = ("pause", "resume", "status", "list", "history", "help")
+SUBCOMMANDS = (
+    "pause",
+    "resume",
+    "status",
+    "list",
+    "history",
+    "exclude",
+    "include",
+    "mine",
+    "help",
+)
 
 USAGE = {
     "pause": "/dunning pause <cus_…|email> [for 30d | 30d | 2w | 12h | until 2026-12-31] [reason…]",
@@ -23,6 +33,9 @@ USAGE = {
     "status": "/dunning status <cus_…|email|in_…>",
     "list": "/dunning list",
     "history": "/dunning history <cus_…|in_…>",
+    "exclude": "/dunning exclude <cus_…|email> [reason…]",
+    "include": "/dunning include <cus_…|email>",
+    "mine": "/dunning mine",
     "help": "/dunning help",
 }
 
@@ -38,6 +51,9 @@ _DESCRIPTIONS = {
     "status": "what dunbot knows about a customer or an invoice",
     "list": "open cases, oldest first",
     "history": "the last ten audit entries of a customer or an invoice",
+    "exclude": "no dunning at all for a customer until included again",
+    "include": "lift an exclusion; held failures are handled at once",
+    "mine": "open cases of the customers you own",
     "help": "this message",
 }
 HELP_TEXT = "Usage:\n" + "\n".join(
@@ -118,11 +134,31 @@ class ListCases:
 
 
 @dataclass(frozen=True)
+class Exclude:
+    """Exclude a customer from dunning (reversible with include)."""
+
+    customer: Ref
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Include:
+    """Lift an exclusion; held failures are re-evaluated at once."""
+
+    customer: Ref
+
+
+@dataclass(frozen=True)
+class Mine:
+    """Open cases of the customers the person owns."""
+
+
+@dataclass(frozen=True)
 class Help:
     """Show the usage."""
 
 
-Command = Pause | Resume | Status | History | ListCases | Help
+Command = Pause | Resume | Status | History | ListCases | Exclude | Include | Mine | Help
 
 
 def parse_command(text: str, *, now: datetime) -> Command:
@@ -148,6 +184,24 @@ def parse_command(text: str, *, now: datetime) -> Command:
             return History(target=_only_ref(args, "history", allow_invoice=True, allow_email=False))
         case "pause":
             return _parse_pause(args, now=now)
+        case "mine":
+            if args:
+                raise CommandError("`mine` takes no arguments.", _usage("mine"))
+            return Mine()
+        case "include":
+            return Include(customer=_only_ref(args, "include", allow_invoice=False))
+        case "exclude":
+            if not args:
+                raise CommandError("`exclude` needs a customer.", _usage("exclude"))
+            reason = " ".join(args[1:]) or None
+            if reason is not None and len(reason) > MAX_REASON:
+                raise CommandError(
+                    f"The reason is {len(reason)} characters; keep it under {MAX_REASON}.",
+                    _usage("exclude"),
+                )
+            return Exclude(
+                customer=_parse_ref(args[0], "exclude", allow_invoice=False), reason=reason
+            )
     shown = _shorten(words[0])
     raise CommandError(
         f"Unknown subcommand `{shown}`. Subcommands: {', '.join(SUBCOMMANDS)}.", HELP_TEXT

@@ -20,15 +20,19 @@ from bot.slack.blocks.wording import counted, customer_label, who
 from bot.slack.command_parser import (
     HELP_TEXT,
     Command,
+    Exclude,
     Help,
     History,
+    Include,
     ListCases,
+    Mine,
     Pause,
     Ref,
     RefKind,
     Resume,
     Status,
 )
+from bot.slack.customer_facts import exclusion_reply, facts_lines, mine_text
 from bot.slack.mrkdwn import code, escape_inline, escape_truncated, utc_text
 from recovery.history import (
     HistoryQuery,
@@ -59,7 +63,7 @@ class Reply:
 class NeedsLookup:
     """The command names a customer we do not know yet: ask Stripe, then run it again."""
 
-    command: Pause | Resume | Status
+    command: Pause | Resume | Status | Exclude | Include
     ref: Ref
 
 
@@ -156,7 +160,12 @@ async def _status(session: AsyncSession, target: Ref, customer_id: str | None) -
     if pause is not None:
         reason = f" ({escape_inline(pause.reason)})" if pause.reason else ""
         state = f"dunning paused by {_actor(pause.paused_by)} {_until(pause.until)}{reason}"
-    lines = [f"{await customer_words(session, customer_id)}: {state}"]
+        if pause.excluded:
+            state = f"excluded from dunning by {_actor(pause.paused_by)}{reason}"
+    lines = [
+        f"{await customer_words(session, customer_id)}: {state}",
+        *await facts_lines(session, customer_id),
+    ]
     lines += [_case_line(case, paused=pause is not None) for case in cases] or ["No dunning cases."]
     return "\n".join(lines)
 
@@ -214,6 +223,8 @@ async def run_command(
         return Reply(await _list(session))
     if isinstance(command, History):
         return Reply(await _history(session, command.target))
+    if isinstance(command, Mine):
+        return Reply(await mine_text(session, user=user, case_line=_case_line))
     ref = command.target if isinstance(command, Status) else command.customer
     if ref.kind is not RefKind.INVOICE_ID:
         customer_id = customer_id or await local_customer_id(session, ref)
@@ -235,6 +246,8 @@ async def run_command(
             f"Dunning paused for {customer} {_until(state.until)}. New failures are recorded; "
             "nothing is drafted, posted or sent."
         )
+    if isinstance(command, Exclude | Include):
+        return Reply(await exclusion_reply(session, command, customer_id=customer_id, user=user))
     count = await resume_customer(session, customer_id=customer_id, by=slack_actor(user))
     if count is None:
         return Reply(f"{customer} was not paused; nothing changed.")

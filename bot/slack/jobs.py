@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import TypeAdapter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.slack.command_parser import Pause, Resume, Status
+from bot.slack.command_parser import Exclude, Include, Pause, Resume, Status
 from recovery.jobkinds import JobKind
 from recovery.protocols import BillingReader
 from storage.db import Database
@@ -19,9 +19,15 @@ if TYPE_CHECKING:
 
     from bot.slack.notifier import SlackNotifier
 
-LookupCommand = Pause | Resume | Status
+LookupCommand = Pause | Resume | Status | Exclude | Include
 """The /dunning commands that name a customer, and so may need a Stripe look-up."""
-_COMMANDS: dict[str, type[LookupCommand]] = {"pause": Pause, "resume": Resume, "status": Status}
+_COMMANDS: dict[str, type[LookupCommand]] = {
+    "pause": Pause,
+    "resume": Resume,
+    "status": Status,
+    "exclude": Exclude,
+    "include": Include,
+}
 
 
 def dump_command(command: LookupCommand) -> dict[str, Any]:

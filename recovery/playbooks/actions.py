@@ -17,12 +17,25 @@ from recovery.playbooks.durations import DurationError, parse_duration
 from recovery.playbooks.fields import FieldError, resolve_field
 from recovery.playbooks.templates import Template, TemplateError, compile_template
 
-ParamKind = Literal["template", "channel", "recipient", "metadata", "duration", "field", "choice"]
+ParamKind = Literal[
+    "template",
+    "channel",
+    "recipient",
+    "metadata",
+    "duration",
+    "field",
+    "choice",
+    "owner",
+    "name",
+    "notify_to",
+]
 
 CHANNEL_NAMES = ("alerts", "collections", "approvals")
 _CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _METADATA_KEY = re.compile(r"^[\w\-.]{1,40}$")
+_SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,}$")
+_NAME = re.compile(r"^[\w][\w \-.]{0,99}$")
 
 
 class ActionError(ValueError):
@@ -47,6 +60,7 @@ class ActionSpec:
     params: tuple[Param, ...]
     stripe_write: str | None = None  # restricted-key permission it needs, e.g. "Refunds"
     approvable: bool = False  # money-moving or customer-visible: may require approval
+    customer_rule: bool = False  # only for customer triggers (dunbot.customer.*), one per rule
     amount_path: Callable[[str], str | None] = field(default=lambda _kind: None)
     reads: Callable[[str], tuple[str, ...]] = field(default=lambda _kind: ())
 
@@ -128,6 +142,30 @@ ACTION_SPECS: dict[str, ActionSpec] = {
             summary="wait before the next action",
             params=(Param("duration", "duration"),),
         ),
+        ActionSpec(
+            type="assign_owner",
+            summary="assign the customer's owner(s)",
+            params=(Param("owner", "owner"),),
+            customer_rule=True,
+        ),
+        ActionSpec(
+            type="assign_plan",
+            summary="assign the customer's dunning plan",
+            params=(Param("plan", "name"),),
+            customer_rule=True,
+        ),
+        ActionSpec(
+            type="exclude",
+            summary="exclude the customer from dunning",
+            params=(Param("reason", "template", required=False, default="excluded by a rule"),),
+            customer_rule=True,
+        ),
+        ActionSpec(
+            type="notify",
+            summary="tell a person (Slack DM), the owner or a channel",
+            params=(Param("to", "notify_to"), Param("text", "template")),
+            customer_rule=True,
+        ),
     )
 }
 
@@ -186,11 +224,46 @@ def check_param(param: Param, value: Any, *, kinds: list[str]) -> Any:
             except FieldError as error:
                 raise ActionError(str(error)) from None
         return value
+    if param.kind == "owner":
+        return _check_owner(value)
+    if param.kind == "name":
+        if not isinstance(value, str) or not _NAME.match(value):
+            raise ActionError(f"{param.name} must be a short name (letters, digits, - . _)")
+        return value
+    if param.kind == "notify_to":
+        ok = isinstance(value, str) and (
+            value == "owner"
+            or value in CHANNEL_NAMES
+            or bool(_CHANNEL_ID.match(value) or _SLACK_USER.match(value))
+        )
+        if not ok:
+            raise ActionError(
+                f'to = "{value}": write "owner", a Slack user id (U…), '
+                f"{', '.join(CHANNEL_NAMES)} or a channel id (C…)"
+            )
+        return value
     if param.kind == "choice":
         if value not in param.choices:
             raise ActionError(f'{param.name} = "{value}": one of ' + ", ".join(param.choices))
         return value
     raise ActionError(f"{param.name}: unsupported parameter")  # pragma: no cover
+
+
+def _check_owner(value: Any) -> list[str]:
+    """Slack user ids (U…), or `metadata.<key>` holding an email resolved in Slack."""
+    items = value if isinstance(value, list) else [value]
+    if not items or not all(isinstance(i, str) for i in items):
+        raise ActionError('owner must be a Slack user id, a list of them, or "metadata.<key>"')
+    for item in items:
+        if item.startswith("metadata."):
+            if len(items) != 1 or not _METADATA_KEY.match(item.removeprefix("metadata.")):
+                raise ActionError(
+                    f'owner = "{item}": one metadata field holding an email, '
+                    'e.g. "metadata.account_manager_email"'
+                )
+        elif not _SLACK_USER.match(item):
+            raise ActionError(f'owner "{item}" is not a Slack user id (U…) or "metadata.<key>"')
+    return list(items)
 
 
 def _check_metadata(value: Any) -> dict[str, str]:

@@ -37,7 +37,35 @@ CASE_FIELDS: dict[str, Any] = {
     "decline_category": 0,
 }
 
-OBJECT_FIELDS: dict[str, dict[str, Any]] = {**STRIPE_FIELDS, "dunbot.case": CASE_FIELDS}
+# Customer rules (issue 15) see a customer's stored profile: its facts and assignments.
+CUSTOMER_PROFILE_FIELDS: dict[str, Any] = {
+    "id": 0,
+    "email": 0,
+    "email_domain": 0,
+    "name": 0,
+    "outstanding": 0,
+    "overdue": 0,
+    "avg_delay_days": 0,
+    "failed_90d": 0,
+    "rating": 0,
+    "ltv": 0,
+    "segment": 0,
+    "customer_since": 0,
+    "tenure_days": 0,
+    "plans": 0,
+    "open_invoices": 0,
+    "owner": 0,
+    "dunning_plan": 0,
+    "excluded": 0,
+}
+# Profile fields holding {currency: amount}: compared as money, never across currencies.
+CUSTOMER_MONEY_FIELDS = frozenset({"outstanding", "overdue", "ltv"})
+
+OBJECT_FIELDS: dict[str, dict[str, Any]] = {
+    **STRIPE_FIELDS,
+    "dunbot.case": CASE_FIELDS,
+    "dunbot.customer": CUSTOMER_PROFILE_FIELDS,
+}
 
 CASE_EVENT_TYPES = (
     "dunbot.case.opened",
@@ -45,6 +73,13 @@ CASE_EVENT_TYPES = (
     "dunbot.case.paid",
     "dunbot.case.escalated",
 )
+
+# Customer rule triggers (recovery/customers/): a customer's facts first stored, changed, or
+# crossing a threshold (the rule's `crossing`).
+CUSTOMER_CREATED = "dunbot.customer.created"
+CUSTOMER_CREATED_OR_UPDATED = "dunbot.customer.created_or_updated"
+CUSTOMER_CROSSED = "dunbot.customer.crossed"
+CUSTOMER_EVENT_TYPES = (CUSTOMER_CREATED, CUSTOMER_CREATED_OR_UPDATED, CUSTOMER_CROSSED)
 
 _STRIPE_EVENTS: dict[str, tuple[str, ...]] = {
     "charge": (
@@ -104,6 +139,7 @@ EVENT_OBJECT_KINDS: dict[str, str] = {
     for prefix, names in _STRIPE_EVENTS.items()
     for name in names
 } | dict.fromkeys(CASE_EVENT_TYPES, "dunbot.case")
+EVENT_OBJECT_KINDS |= dict.fromkeys(CUSTOMER_EVENT_TYPES, "dunbot.customer")
 
 # Field holding the id of another object → that object's kind (re-read when a rule needs it).
 REFERENCES: dict[str, dict[str, str]] = {
@@ -119,6 +155,7 @@ REFERENCES: dict[str, dict[str, str]] = {
     "subscription": {"customer": "customer", "latest_invoice": "invoice"},
     "customer": {},
     "dunbot.case": {"customer": "customer", "invoice": "invoice"},
+    "dunbot.customer": {},
 }
 
 # dunbot's facts about a customer, under `customer.` (issue 15 adds more).
@@ -215,13 +252,19 @@ def _resolve_in(parts: list[str], kind: str, *, prefix: str, follow_references: 
                 f'"{path}": {walked} has no field "{part}"' + suggest(part, list(shape))
             )
         shape = shape[part]
+    if kind == "dunbot.customer" and not rest and head in CUSTOMER_MONEY_FIELDS:
+        return FieldInfo(path=path, kind=kind, by_currency=True)
     if not rest and is_money_field(kind, head):
         return FieldInfo(path=path, kind=kind, money=True, currency_path=f"{prefix}currency")
     return FieldInfo(path=path, kind=kind)
 
 
 def _article(kind: str) -> str:
-    label = {"radar.early_fraud_warning": "early fraud warning", "dunbot.case": "dunbot case"}
+    label = {
+        "radar.early_fraud_warning": "early fraud warning",
+        "dunbot.case": "dunbot case",
+        "dunbot.customer": "customer profile",
+    }
     name = label.get(kind, kind.replace("_", " "))
     return ("an " if name[0] in "aeiou" else "a ") + name
 

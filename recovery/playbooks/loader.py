@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from recovery.customers.crossings import Crossing, CrossingError, parse_crossing
 from recovery.playbooks.actions import (
     ACTION_SPECS,
     Action,
@@ -26,7 +27,12 @@ from recovery.playbooks.conditions import (
     bind_condition,
     parse_condition,
 )
-from recovery.playbooks.fields import object_kind, suggest, unknown_event_type_message
+from recovery.playbooks.fields import (
+    CUSTOMER_CROSSED,
+    object_kind,
+    suggest,
+    unknown_event_type_message,
+)
 from recovery.playbooks.money import MoneyError, parse_money
 from recovery.playbooks.rules import Mode, Playbook, Rule
 from recovery.playbooks.sourcemap import SourceMap, build_source_map
@@ -41,6 +47,7 @@ RULE_KEYS = (
     "approval",
     "approval_above",
     "action",
+    "crossing",
 )
 ACTION_KEYS = ("type", "approval", "approval_above")
 INVOICE_ONLY_ACTIONS = frozenset({"alert_overdue"})
@@ -204,6 +211,8 @@ class _RuleLoader:
         conditions = self._conditions(kinds)
         default_approval = self._approval(raw, key_action=None, kinds=kinds, approvable=None)
         actions = self._actions(kinds, default_approval)
+        crossing = self._crossing(triggers)
+        self._customer_actions(kinds, actions)
         if len(self.problems) > self.count_before or self.name is None:
             return None
         return Rule(
@@ -216,7 +225,53 @@ class _RuleLoader:
             actions=tuple(actions),
             version=rule_version(raw),
             line=self.lines.rule_line(self.index),
+            crossing=crossing,
         )
+
+    def _crossing(self, triggers: list[str]) -> Crossing | None:
+        """`crossing = '…'` belongs to (and is needed by) the dunbot.customer.crossed trigger."""
+        value = self.raw.get("crossing")
+        wanted = CUSTOMER_CROSSED in triggers
+        if value is None:
+            if wanted:
+                self.problem(
+                    f"trigger {CUSTOMER_CROSSED} needs a crossing, e.g. "
+                    "crossing = 'avg_delay_days above 25'"
+                )
+            return None
+        if not wanted:
+            self.problem(f"crossing is only for trigger {CUSTOMER_CROSSED}", key="crossing")
+            return None
+        if not isinstance(value, str):
+            self.problem("crossing must be text in quotes", key="crossing")
+            return None
+        try:
+            return parse_crossing(value)
+        except CrossingError as error:
+            self.problem(str(error), key="crossing")
+            return None
+
+    def _customer_actions(self, kinds: list[str], actions: list[Action]) -> None:
+        """Customer triggers take one customer action; other triggers take none."""
+        customer = "dunbot.customer" in kinds
+        if customer and len(kinds) > 1:
+            self.problem("customer triggers (dunbot.customer.*) cannot be mixed with others")
+        for action in actions:
+            if action.spec.customer_rule and not customer:
+                self.problem(
+                    f"{action.type} is a customer rule action: use a trigger "
+                    "dunbot.customer.created, dunbot.customer.created_or_updated or "
+                    "dunbot.customer.crossed",
+                    line=action.line,
+                )
+            if customer and not action.spec.customer_rule:
+                self.problem(
+                    f"{action.type} does not work on customer triggers (use assign_owner, "
+                    "assign_plan, exclude or notify)",
+                    line=action.line,
+                )
+        if customer and len(actions) > 1:
+            self.problem("a customer rule has exactly one action")
 
     def _triggers(self) -> list[str]:
         value = self.raw.get("trigger")

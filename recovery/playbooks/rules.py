@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from recovery.customers.crossings import Crossing
 from recovery.playbooks.actions import Action
 from recovery.playbooks.conditions import Condition
 
@@ -27,6 +28,7 @@ class Rule:
     actions: tuple[Action, ...]
     version: str  # a digest of the rule's text: audit entries say which version acted
     line: int | None = None
+    crossing: Crossing | None = None  # for dunbot.customer.crossed: the threshold crossed
 
     @property
     def writes_to_stripe(self) -> tuple[str, ...]:
@@ -48,6 +50,11 @@ class Playbook:
 
     def triggered_by(self, event_type: str) -> list[Rule]:
         return [r for r in self.rules if event_type in r.triggers]
+
+    @property
+    def customer_rules(self) -> list[Rule]:
+        """Rules triggered by a customer's facts (dunbot.customer.*), in file order."""
+        return [r for r in self.rules if any(t.startswith("dunbot.customer.") for t in r.triggers)]
 
     @property
     def event_types(self) -> frozenset[str]:

@@ -354,6 +354,7 @@ class FakeSlack(ThreadedAiohttpServer[RecordedCall]):
             "views.update": self._views_update,
             "views.publish": self._views_publish,
             "users.info": self._users_info,
+            "users.lookupByEmail": self._users_lookup_by_email,
             "conversations.info": self._conversations_info,
         }
 
@@ -456,6 +457,13 @@ class FakeSlack(ThreadedAiohttpServer[RecordedCall]):
         if user is None:
             raise SlackApiFailure("user_not_found")
         return {"ok": True, "user": copy.deepcopy(user)}
+
+    def _users_lookup_by_email(self, args: JsonObject) -> JsonObject:
+        wanted = str(args.get("email") or "").strip().lower()
+        for user in self._state.users.values():
+            if wanted and str(user["profile"].get("email") or "").lower() == wanted:
+                return {"ok": True, "user": copy.deepcopy(user)}
+        raise SlackApiFailure("users_not_found")
 
     def _conversations_info(self, args: JsonObject) -> JsonObject:
         channel_id = str(args.get("channel") or "")

@@ -10,8 +10,11 @@ from bot.slack.command_parser import (
     HELP_TEXT,
     SUBCOMMANDS,
     CommandError,
+    Exclude,
     Help,
+    Include,
     ListCases,
+    Mine,
     Pause,
     Ref,
     RefKind,
@@ -191,6 +194,8 @@ def test_plausible_word_salad_only_ever_raises_command_error(words: list[str]) -
     except CommandError as error:
         assert error.usage
     else:
-        assert isinstance(result, Pause | Resume | Status | ListCases | Help)
+        assert isinstance(
+            result, Pause | Resume | Status | ListCases | Exclude | Include | Mine | Help
+        )
         if isinstance(result, Pause) and result.until is not None:
             assert NOW < result.until <= NOW + timedelta(days=367)

@@ -1,0 +1,1 @@
+"""Customer rules: facts kept current per customer, threshold crossings, assignments."""
