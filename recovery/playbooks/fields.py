@@ -163,6 +163,12 @@ CUSTOMER_FACTS: dict[str, str] = {
     "segment": "text",
     "ltv": "money_by_currency",
     "open_cases": "number",
+    # From the customer's stored profile (recovery/customers/): owner, rating, outstanding.
+    "owner": "text",
+    "rating": "text",
+    "outstanding": "money_by_currency",
+    "avg_delay_days": "number",
+    "excluded": "bool",
 }
 
 EVENT_FIELDS = {"id": 0, "type": 0, "created": 0, "livemode": 0}

@@ -23,6 +23,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from recovery import audit
+from recovery.customers.rules import owners_of
 from recovery.domain import OutgoingEmail
 from recovery.jobkinds import JobKind
 from recovery.money import format_amount
@@ -69,6 +70,7 @@ from storage.db import Database, rows_affected
 from storage.models import (
     OPEN_CASE_STATUSES,
     Case,
+    CustomerProfile,
     CustomerRow,
     FiringStatus,
     PlaybookAction,
@@ -208,10 +210,20 @@ class PlaybookRunner:
                     )
                 ).all()
             )
+            profile = await session.get(CustomerProfile, customer)
+            owners = await owners_of(session, customer)
         tier = row.tier_override if row is not None else None
         segment = tier or next((s for s in open_cases if s), None) or "standard"
         ltv = {k: int(v) for k, v in ((row.ltv_by_currency or {}) if row else {}).items()}
         facts: dict[str, Any] = {"segment": segment, "ltv": ltv, "open_cases": len(open_cases)}
+        if owners:
+            facts["owner"] = owners[0]
+        if profile is not None:
+            stored = profile.facts or {}
+            facts["rating"] = stored.get("rating")
+            facts["outstanding"] = dict(stored.get("outstanding") or {})
+            facts["avg_delay_days"] = stored.get("avg_delay_days")
+            facts["excluded"] = profile.excluded
         return {k: v for k, v in facts.items() if k in CUSTOMER_FACTS}
 
     async def _fire(

@@ -1,7 +1,7 @@
 """customers: customer facts, owners and rule assignments
 
 Revision ID: customers
-Revises: outbox_drop_lease
+Revises: job_priority
 Create Date: 2026-12-02 06:49:51.058614
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import storage.models
 
 revision: str = "customers"
-down_revision: str | None = "outbox_drop_lease"
+down_revision: str | None = "job_priority"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
