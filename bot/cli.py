@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AsyncExitStack
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
@@ -398,6 +399,60 @@ customers_app = typer.Typer(
     help="Customer facts and rule assignments.", no_args_is_help=True, **PLAIN
 )
 app.add_typer(customers_app, name="customers")
+
+
+@rules_app.command("apply")
+def rules_apply(
+    customers: Annotated[
+        str,
+        typer.Option(
+            "--customers", metavar="all|CUSTOMER", help="Every known customer, or one cus_… id."
+        ),
+    ],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Only print what would change.")
+    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", help="Apply without asking.")] = False,
+    file: Annotated[
+        Path | None,
+        typer.Option("--file", "-f", metavar="FILE", help="Rules file (default: PLAYBOOKS_FILE)."),
+    ] = None,
+) -> None:
+    """Apply the customer rules' assignments (owner, dunning plan, exclusion) to existing
+    customers: a dry-run summary first, then (after a yes) the same for real."""
+    if customers != "all" and not customers.startswith("cus_"):
+        typer.secho(f"--customers {customers!r}: write all or a cus_… id", fg="red", err=True)
+        raise typer.Exit(2)
+    settings = _settings()
+    path = file or settings.playbooks_path
+    if path is None:
+        typer.secho("No rules file: set PLAYBOOKS_FILE or pass --file.", fg="red", err=True)
+        raise typer.Exit(2)
+    _require_migrated(settings, mark_serve=False)
+    import asyncio
+
+    from bot.customers_cli import apply_customer_rules
+    from recovery.playbooks.loader import PlaybookInvalid, load_playbook_file
+
+    try:
+        playbook = load_playbook_file(path)
+    except PlaybookInvalid as invalid:
+        typer.secho(invalid.report(), fg="red", err=True)
+        raise typer.Exit(1) from None
+
+    def confirm(_preview: Any) -> bool:
+        return yes or typer.confirm("Apply these changes?", default=False)
+
+    asyncio.run(
+        apply_customer_rules(
+            settings=settings,
+            playbook=playbook,
+            customers=customers,
+            dry_run=dry_run,
+            confirm=confirm,
+            echo=typer.echo,
+        )
+    )
 
 
 @customers_app.command("show")

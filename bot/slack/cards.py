@@ -13,11 +13,14 @@ from bot.slack.views import (
     ApprovalStatus,
     HomeCaseRow,
     HomeView,
+    OwnedCustomerRow,
     PausedCustomerRow,
     VipTaskCardView,
     VipTaskStatus,
 )
 from recovery.attempts import attempt_stage
+from recovery.customers.rules import owners_of
+from recovery.customers.show import money_text
 from recovery.decline import describe_decline
 from recovery.domain import DeclineCategory
 from recovery.money import format_amount
@@ -26,6 +29,8 @@ from recovery.sms_delivery import sms_text
 from storage.models import (
     Case,
     CaseStatus,
+    CustomerOwner,
+    CustomerProfile,
     CustomerRow,
     Draft,
     DraftStatus,
@@ -187,6 +192,7 @@ async def vip_view(
         stripe_dashboard=stripe_dashboard,
         status=status,
         owner_id=task.owner,
+        account_owners=await owners_of(session, case.customer_id),
         claimed_at=task.claimed_at,
         done_at=task.done_at,
         note=task.note,
@@ -284,4 +290,30 @@ async def home_view(
             )
             for p in pauses
         ],
+        my_customers=await owned_customers(session, user_id=user_id),
     )
+
+
+async def owned_customers(session: AsyncSession, *, user_id: str) -> list[OwnedCustomerRow]:
+    """The customers `user_id` owns, with their rating and outstanding amount."""
+    rows = (
+        await session.execute(
+            select(CustomerProfile, CustomerRow)
+            .join(CustomerOwner, CustomerOwner.customer_id == CustomerProfile.customer_id)
+            .outerjoin(CustomerRow, CustomerRow.id == CustomerProfile.customer_id)
+            .where(CustomerOwner.slack_user_id == user_id)
+            .order_by(CustomerProfile.customer_id)
+            .limit(50)
+        )
+    ).all()
+    return [
+        OwnedCustomerRow(
+            customer_id=profile.customer_id,
+            customer_name=row.name if row else None,
+            customer_email=row.email if row else None,
+            facts_text=f"rating {profile.facts.get('rating', 'A')} · outstanding "
+            + money_text(profile.facts.get("outstanding") or {}),
+            excluded=profile.excluded,
+        )
+        for profile, row in rows
+    ]

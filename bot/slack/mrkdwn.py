@@ -83,6 +83,11 @@ def fit(text: str, limit: int, render: Callable[[str], str]) -> str:
     return best
 
 
+def is_user_id(text: str) -> bool:
+    """A Slack user id (U…/W…), safe to mention."""
+    return bool(_USER_ID.match(text))
+
+
 def user_mention(user_id: str) -> str:
     """`<@U123>`: mentions a Slack user; refuses anything that is not a user id."""
     if not _USER_ID.match(user_id):

@@ -118,6 +118,7 @@ class VipTaskCardView:
     note: str | None = None
     invoice_paid: bool = False  # the case ended paid (a closed task's card says so too)
     deliveries: Sequence[tuple[str, str]] = ()  # (target, status) besides Slack: Teams, webhook
+    account_owners: Sequence[str] = ()  # Slack ids a customer rule made the customer's owners
 
     @property
     def dashboard_url(self) -> str | None:
@@ -154,6 +155,17 @@ class PausedCustomerRow:
 
 
 @dataclass(frozen=True, kw_only=True)
+class OwnedCustomerRow:
+    """A customer the viewer owns (assigned by a customer rule)."""
+
+    customer_id: str
+    customer_name: str | None = None
+    customer_email: str | None = None
+    facts_text: str = ""  # e.g. "rating B · outstanding €120.00"
+    excluded: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
 class HomeView:
     """The App Home tab of one Slack user."""
 
@@ -163,6 +175,7 @@ class HomeView:
     pending_approvals: Sequence[HomeCaseRow] = ()
     open_vip_tasks: Sequence[HomeCaseRow] = ()
     paused_customers: Sequence[PausedCustomerRow] = ()
+    my_customers: Sequence[OwnedCustomerRow] = ()
     recovered_text: str | None = None  # e.g. "$4,210.00 recovered in the last 30 days"
     updated_at: datetime | None = None
 

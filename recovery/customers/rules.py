@@ -24,6 +24,7 @@ from recovery.customers.profiles import ProfileChange
 from recovery.customers.view import CustomerView, customer_view
 from recovery.domain import CustomerSnapshot
 from recovery.jobkinds import JobKind
+from recovery.notify import NotifyCall, enqueue_notify
 from recovery.playbooks.evaluate import first_failure
 from recovery.playbooks.fields import (
     CUSTOMER_CREATED,
@@ -34,10 +35,13 @@ from recovery.playbooks.rules import Mode, Playbook, Rule
 from recovery.playbooks.store import insert_firing, rule_overrides
 from recovery.playbooks.templates import render
 from storage.models import (
+    Case,
     CustomerOwner,
     CustomerProfile,
     FiringStatus,
     PlaybookFiring,
+    TaskStatus,
+    VipTask,
     utcnow,
 )
 from storage.queue import enqueue
@@ -88,6 +92,13 @@ async def set_owners(
     for owner in sorted(set(owners)):
         session.add(CustomerOwner(customer_id=customer_id, slack_user_id=owner, assigned_by=by))
     await session.flush()
+    tasks = await session.scalars(
+        select(VipTask.id)
+        .join(Case, Case.id == VipTask.case_id)
+        .where(Case.customer_id == customer_id, VipTask.status != TaskStatus.RESOLVED)
+    )
+    for task_id in tasks.all():  # open VIP task cards mention the owner: show the new one
+        await enqueue_notify(session, NotifyCall.SYNC_VIP_TASK_CARD, task_id=task_id)
     return True
 
 

@@ -47,7 +47,7 @@ def customer_view(
             "metadata": dict(customer.metadata),
             "outstanding": dict(facts.outstanding),
             "overdue": dict(facts.overdue),
-            "avg_delay_days": facts.avg_delay_days,
+            "avg_delay_days": _number(facts.avg_delay_days),
             "failed_90d": facts.failed_90d,
             "rating": facts.rating,
             "ltv": dict(facts.ltv),
@@ -61,3 +61,10 @@ def customer_view(
             "excluded": excluded,
         }
     )
+
+
+def _number(value: float | None) -> float | int | None:
+    """30.0 → 30 (templates show it as a person writes it); 12.5 stays."""
+    if value is not None and float(value).is_integer():
+        return int(value)
+    return value

@@ -21,7 +21,7 @@ def problems_of(text: str) -> list[tuple[int | None, str]]:
 
 def test_example_playbooks_are_valid_and_all_enabled() -> None:
     playbook = load_playbook_file(REPO_ROOT / "playbooks.example.toml")
-    names = [rule.name for rule in playbook.rules]
+    names = [rule.name for rule in playbook.rules if rule not in playbook.customer_rules]
     assert names == [
         "Large payment: thank-you note",
         "Very large payment: mark VIP",

@@ -8,7 +8,7 @@ from typing import Any
 from bot.slack.blocks.kit import VIEW_BLOCKS_MAX, Block, context, divider, header, section
 from bot.slack.blocks.wording import customer_label, invoice_label, who
 from bot.slack.mrkdwn import date_text, escape_inline, escape_truncated, link
-from bot.slack.views import HomeCaseRow, HomeView, PausedCustomerRow
+from bot.slack.views import HomeCaseRow, HomeView, OwnedCustomerRow, PausedCustomerRow
 
 HOME_ROWS_MAX = 20
 
@@ -35,6 +35,14 @@ def _paused_row(row: PausedCustomerRow) -> Block:
         text += f" — {escape_truncated(row.reason, 300)}"
     if row.paused_by:
         text += f" (by {who(row.paused_by)})"
+    return section(text)
+
+
+def _owned_row(row: OwnedCustomerRow) -> Block:
+    name = customer_label(row.customer_name, row.customer_email)
+    text = f"*{name}* (`{escape_inline(row.customer_id)}`) — {escape_inline(row.facts_text)}"
+    if row.excluded:
+        text += " — excluded from dunning"
     return section(text)
 
 
@@ -66,5 +74,7 @@ def home_tab(view: HomeView) -> dict[str, Any]:
     blocks += _listing("Waiting for approval", view.pending_approvals, _case_row)
     blocks += _listing("Open VIP tasks", view.open_vip_tasks, _case_row)
     blocks += _listing("Paused customers", view.paused_customers, _paused_row)
+    if view.my_customers:
+        blocks += _listing("My customers", view.my_customers, _owned_row)
     blocks.append(context("Type `/dunning help` for pause, resume, status and list."))
     return {"type": "home", "blocks": blocks[:VIEW_BLOCKS_MAX]}

@@ -15,7 +15,7 @@ from bot.slack.blocks.wording import (
 )
 from bot.slack.ids import VipAction
 from bot.slack.metadata import CardKind, CardRef
-from bot.slack.mrkdwn import code, escape_inline, escape_truncated, link
+from bot.slack.mrkdwn import code, escape_inline, escape_truncated, is_user_id, link, user_mention
 from bot.slack.views import VipTaskCardView, VipTaskStatus
 
 
@@ -100,6 +100,9 @@ def vip_task_card(view: VipTaskCardView) -> Message:
         fields.append(f"*Customer value*\n{escape_truncated(view.ltv_text, 300)}")
     if view.decline_reason:
         fields.append(f"*Decline reason*\n{escape_truncated(view.decline_reason, 300)}")
+    owners = [user_mention(o) for o in view.account_owners if is_user_id(o)]
+    if owners:
+        fields.append("*Account owner*\n" + ", ".join(owners))
     customer = customer_label(view.customer_name, view.customer_email)
     first_line = f"*VIP customer {customer}* — {vip_status_line(view)}"
     blocks: list[Block] = [
