@@ -98,12 +98,12 @@ class CaseEngine:
     async def _read_failure_facts(self, invoice: InvoiceSnapshot) -> FailureFacts:
         if not invoice.customer_id:
             raise PermanentJobError(f"invoice {invoice.id} has no customer in Stripe")
-        customer = await self.billing.get_customer(invoice.customer_id)
+        customer = invoice.customer or await self.billing.get_customer(invoice.customer_id)
         ltv = await self._cached_ltv(invoice.customer_id)
         is_fresh = ltv is None
         if ltv is None:
             ltv = await self.billing.lifetime_value(invoice.customer_id)
-        decline = await self.billing.decline_info(invoice)
+        decline = invoice.decline or await self.billing.decline_info(invoice)
         return FailureFacts(
             invoice=invoice,
             customer=customer,

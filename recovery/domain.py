@@ -86,6 +86,10 @@ class InvoiceSnapshot(BaseModel):
     hosted_invoice_url: str | None = None
     created: datetime | None = None
     plan_keys: list[str] = Field(default_factory=list)  # price ids, product ids, lookup keys
+    # Read in the same request as the invoice when the billing adapter can (Stripe's expand):
+    # None means "not read with it", so the caller asks for it separately.
+    customer: CustomerSnapshot | None = None
+    decline: DeclineInfo | None = None
 
     @property
     def is_collectible(self) -> bool:
@@ -193,3 +197,6 @@ class TaskFacts(BaseModel):
     reasons: list[str] = Field(default_factory=list)
     opened_at: datetime
     stripe_url: str  # the invoice in the Stripe Dashboard: the link back
+
+
+InvoiceSnapshot.model_rebuild()

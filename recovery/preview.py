@@ -27,9 +27,9 @@ async def preview_draft(
 ) -> Preview:
     """Read the invoice like a failure would, draft, render; write nothing anywhere."""
     invoice = await billing.get_invoice(invoice_id)
-    customer = await billing.get_customer(invoice.customer_id)
+    customer = invoice.customer or await billing.get_customer(invoice.customer_id)
     ltv = await billing.lifetime_value(invoice.customer_id)
-    decline = await billing.decline_info(invoice)
+    decline = invoice.decline or await billing.decline_info(invoice)
     facts = FailureFacts(
         invoice=invoice, customer=customer, ltv_by_currency=ltv, ltv_is_fresh=True, decline=decline
     )

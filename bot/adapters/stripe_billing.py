@@ -13,6 +13,7 @@ never logged nor put in an error message.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import defaultdict
 from collections.abc import AsyncIterator, Mapping
@@ -22,6 +23,13 @@ from typing import Any
 import stripe
 from stripe import RequestOptions, StripeClient
 from stripe.params import InvoiceListParams, RefundCreateParams
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
 
 from recovery.customers.facts import InvoiceRecord
 from recovery.customers.records import invoice_record
@@ -39,6 +47,12 @@ logger = logging.getLogger(__name__)
 
 _PAGE_SIZE = 100
 _DEFAULT_TIMEOUT_SECONDS = 30.0
+DEFAULT_READ_CONCURRENCY = 8
+RATE_LIMIT_ATTEMPTS = 4
+# A Retry-After longer than this is not waited for in-process: the job retries later instead.
+MAX_IN_PROCESS_WAIT_S = 10.0
+# What a failure needs besides the invoice, in the same request.
+FAILURE_EXPANSIONS = ["customer", "payments.data.payment.payment_intent"]
 
 JsonObject = dict[str, Any]
 
@@ -65,6 +79,30 @@ def create_stripe_client(
         base_addresses={"api": base} if base else None,
         max_network_retries=max_network_retries,
         http_client=http_client,
+    )
+
+
+_backoff = wait_exponential_jitter(multiplier=0.5, max=MAX_IN_PROCESS_WAIT_S)
+
+
+def _wait_for_rate_limit(state: RetryCallState) -> float:
+    """Stripe's Retry-After when it sent one, else exponential backoff with jitter."""
+    error = state.outcome.exception() if state.outcome else None
+    headers = getattr(error, "headers", None) or {}
+    retry_after = headers.get("Retry-After") or headers.get("retry-after")
+    try:
+        return min(float(retry_after), MAX_IN_PROCESS_WAIT_S)
+    except (TypeError, ValueError):
+        return _backoff(state)
+
+
+def _rate_limit_retries() -> AsyncRetrying:
+    """Retry one read on 429 a few times (honouring Retry-After), then let the error out."""
+    return AsyncRetrying(
+        retry=retry_if_exception_type(stripe.RateLimitError),
+        wait=_wait_for_rate_limit,
+        stop=stop_after_attempt(RATE_LIMIT_ATTEMPTS),
+        reraise=True,
     )
 
 
@@ -100,11 +138,26 @@ class StripeBilling:
     """`recovery.protocols.Billing` on a `StripeClient` (async SDK methods only)."""
 
     def __init__(
-        self, client: StripeClient, *, http_client: stripe.HTTPClient | None = None
+        self,
+        client: StripeClient,
+        *,
+        http_client: stripe.HTTPClient | None = None,
+        read_concurrency: int = DEFAULT_READ_CONCURRENCY,
     ) -> None:
         """Wrap `client`; `http_client`, if given, is the one `aclose()` closes."""
         self._client = client
         self._http_client = http_client
+        # Stripe's read limit is per account (lower in test mode): bound requests in flight.
+        self._slots = asyncio.Semaphore(read_concurrency)
+
+    async def _read(self, what: str, call: Any, *args: Any) -> Any:
+        """One SDK read: bounded concurrency, 429 retried in-process, errors mapped."""
+        async with _stripe_call(what):
+            async for attempt in _rate_limit_retries():
+                with attempt:
+                    async with self._slots:
+                        return await call(*args)
+        raise AssertionError("unreachable: tenacity re-raises the last error")
 
     @classmethod
     def connect(
@@ -114,13 +167,14 @@ class StripeBilling:
         api_base: str | None = None,
         max_network_retries: int = 2,
         timeout: float = _DEFAULT_TIMEOUT_SECONDS,
+        read_concurrency: int = DEFAULT_READ_CONCURRENCY,
     ) -> StripeBilling:
         """Build a client with its own async HTTP client (closed by `aclose()`)."""
         http_client = stripe.HTTPXClient(timeout=timeout)
         client = create_stripe_client(
             api_key, api_base, max_network_retries, http_client=http_client
         )
-        return cls(client, http_client=http_client)
+        return cls(client, http_client=http_client, read_concurrency=read_concurrency)
 
     async def aclose(self) -> None:
         """Close the owned HTTP client's connections (no-op when none is owned)."""
@@ -131,15 +185,29 @@ class StripeBilling:
         return f"{type(self).__name__}()"
 
     async def get_invoice(self, invoice_id: str) -> InvoiceSnapshot:
-        """Re-read an invoice from Stripe (the source of truth)."""
-        async with _stripe_call(f"invoice {invoice_id}"):
-            invoice = await self._client.v1.invoices.retrieve_async(invoice_id)
-        return invoice_snapshot(invoice.to_dict())
+        """Re-read an invoice from Stripe (the source of truth), with its customer and the
+        decline of its latest payment attempt read in the same request (expand)."""
+        invoice = await self._read(
+            f"invoice {invoice_id}",
+            self._client.v1.invoices.retrieve_async,
+            invoice_id,
+            {"expand": FAILURE_EXPANSIONS},
+        )
+        data = invoice.to_dict()
+        snapshot = invoice_snapshot(data)
+        customer = data.get("customer")
+        if isinstance(customer, Mapping):
+            snapshot.customer = customer_snapshot(customer)
+        payments = data.get("payments")
+        if isinstance(payments, Mapping) and not payments.get("has_more"):
+            snapshot.decline = await self._decline_of_payments(list(payments.get("data") or []))
+        return snapshot
 
     async def get_customer(self, customer_id: str) -> CustomerSnapshot:
         """Read a customer; a deleted one comes back with `deleted=True`."""
-        async with _stripe_call(f"customer {customer_id}"):
-            customer = await self._client.v1.customers.retrieve_async(customer_id)
+        customer = await self._read(
+            f"customer {customer_id}", self._client.v1.customers.retrieve_async, customer_id
+        )
         return customer_snapshot(customer.to_dict())
 
     async def find_customer_by_email(self, email: str) -> CustomerSnapshot | None:
@@ -152,8 +220,11 @@ class StripeBilling:
         if not wanted:
             return None
         for candidate in dict.fromkeys([wanted, wanted.lower()]):
-            async with _stripe_call(f"customers with email {candidate}"):
-                page = await self._client.v1.customers.list_async({"email": candidate, "limit": 1})
+            page = await self._read(
+                f"customers with email {candidate}",
+                self._client.v1.customers.list_async,
+                {"email": candidate, "limit": 1},
+            )
             if page.data:
                 return customer_snapshot(page.data[0].to_dict())
         return None
@@ -161,10 +232,13 @@ class StripeBilling:
     async def lifetime_value(self, customer_id: str) -> dict[str, int]:
         """Sum of `amount_paid` over all paid invoices of the customer, per currency."""
         totals: defaultdict[str, int] = defaultdict(int)
-        async with _stripe_call(f"paid invoices of customer {customer_id}"):
-            page = await self._client.v1.invoices.list_async(
-                {"customer": customer_id, "status": "paid", "limit": _PAGE_SIZE}
-            )
+        what = f"paid invoices of customer {customer_id}"
+        page = await self._read(
+            what,
+            self._client.v1.invoices.list_async,
+            {"customer": customer_id, "status": "paid", "limit": _PAGE_SIZE},
+        )
+        async with _stripe_call(what):
             async for invoice in page.auto_paging_iter():
                 totals[str(invoice.currency).lower()] += int(invoice.amount_paid or 0)
         return dict(totals)
@@ -188,12 +262,19 @@ class StripeBilling:
         failure fields) and maps its codes with `categorise_decline`.
         """
         payments: list[JsonObject] = []
-        async with _stripe_call(f"payments of invoice {invoice.id}"):
-            page = await self._client.v1.invoice_payments.list_async(
-                {"invoice": invoice.id, "limit": _PAGE_SIZE}
-            )
+        what = f"payments of invoice {invoice.id}"
+        page = await self._read(
+            what,
+            self._client.v1.invoice_payments.list_async,
+            {"invoice": invoice.id, "limit": _PAGE_SIZE},
+        )
+        async with _stripe_call(what):
             async for listed in page.auto_paging_iter():
                 payments.append(listed.to_dict())
+        return await self._decline_of_payments(payments)
+
+    async def _decline_of_payments(self, payments: list[JsonObject]) -> DeclineInfo:
+        """The first decline found, the default payment first, then newest first."""
         payments.sort(
             key=lambda p: (bool(p.get("is_default")), int(p.get("created") or 0)), reverse=True
         )
@@ -204,20 +285,32 @@ class StripeBilling:
         return DeclineInfo()
 
     async def _decline_of_payment(self, payment: Mapping[str, Any]) -> DeclineInfo | None:
-        """DeclineInfo from one invoice payment's intent or charge, None if it has no error."""
-        intent_id = object_id(payment.get("payment_intent"))
-        charge_id = object_id(payment.get("charge"))
+        """DeclineInfo from one invoice payment's intent or charge, None if it has no error.
+
+        An intent or charge already expanded in the invoice read costs no request."""
+        intent_ref, charge_ref = payment.get("payment_intent"), payment.get("charge")
+        intent_id, charge_id = object_id(intent_ref), object_id(charge_ref)
         try:
             if intent_id:
-                async with _stripe_call(f"payment intent {intent_id}"):
-                    intent = await self._client.v1.payment_intents.retrieve_async(intent_id)
-                error = intent.to_dict().get("last_payment_error")
+                intent = intent_ref if isinstance(intent_ref, Mapping) else None
+                if intent is None:
+                    read = await self._read(
+                        f"payment intent {intent_id}",
+                        self._client.v1.payment_intents.retrieve_async,
+                        intent_id,
+                    )
+                    intent = read.to_dict()
+                error = intent.get("last_payment_error")
                 if error:
                     return decline_from_error(error)
             if charge_id:
-                async with _stripe_call(f"charge {charge_id}"):
-                    charge = await self._client.v1.charges.retrieve_async(charge_id)
-                return decline_from_charge(charge.to_dict())
+                charge = charge_ref if isinstance(charge_ref, Mapping) else None
+                if charge is None:
+                    read = await self._read(
+                        f"charge {charge_id}", self._client.v1.charges.retrieve_async, charge_id
+                    )
+                    charge = read.to_dict()
+                return decline_from_charge(charge)
         except NotFoundError:
             logger.info("payment object gone while reading decline info", exc_info=True)
         return None

@@ -6,8 +6,17 @@ import logging
 from datetime import UTC, datetime
 
 import pytest
+import stripe
+from tenacity import AsyncRetrying, RetryCallState
 
-from bot.adapters.stripe_billing import BillingAuthError, StripeBilling, create_stripe_client
+from bot.adapters.stripe_billing import (
+    MAX_IN_PROCESS_WAIT_S,
+    RATE_LIMIT_ATTEMPTS,
+    BillingAuthError,
+    StripeBilling,
+    _wait_for_rate_limit,
+    create_stripe_client,
+)
 from recovery.domain import DeclineCategory
 from recovery.protocols import BillingError, NotFoundError
 from tests.fakes.stripe_server import DEFAULT_API_KEY, FakeStripe
@@ -240,9 +249,7 @@ async def test_find_customer_by_email(stripe_api: FakeStripe, billing: StripeBil
     assert stripe_api.requests_to("/v1/customers")[0].query["email"] == "ana@example.com"
 
 
-@pytest.mark.parametrize(
-    ("status", "should_retry"), [(429, True), (500, None), (503, None)], ids=str
-)
+@pytest.mark.parametrize(("status", "should_retry"), [(500, None), (503, None)], ids=str)
 async def test_rate_limit_and_server_errors_raise_billing_error_after_retries(
     stripe_api: FakeStripe, status: int, should_retry: bool | None
 ) -> None:
@@ -260,15 +267,40 @@ async def test_rate_limit_and_server_errors_raise_billing_error_after_retries(
     assert [r.status for r in stripe_api.requests] == [status, status]  # first try + 1 retry
 
 
-async def test_rate_limit_without_should_retry_is_not_retried_by_the_sdk(
+async def test_rate_limit_is_retried_in_process_then_reads(
     stripe_api: FakeStripe, billing: StripeBilling
 ) -> None:
-    stripe_api.fail_next(1, status=429, retry_after=1)
+    cus = stripe_api.add_customer()
+    inv = stripe_api.add_invoice(customer=cus["id"])
+    stripe_api.fail_next(2, status=429, retry_after=0)
+
+    snapshot = await billing.get_invoice(inv["id"])
+
+    assert snapshot.id == inv["id"]
+    assert [r.status for r in stripe_api.requests] == [429, 429, 200]
+
+
+async def test_a_lasting_rate_limit_is_a_billing_error_after_bounded_retries(
+    stripe_api: FakeStripe, billing: StripeBilling
+) -> None:
+    stripe_api.fail_next(RATE_LIMIT_ATTEMPTS + 5, status=429, retry_after=0)
 
     with pytest.raises(BillingError, match="rate limit"):
         await billing.lifetime_value("cus_any")
 
-    assert len(stripe_api.requests) == 1
+    assert len(stripe_api.requests) == RATE_LIMIT_ATTEMPTS
+
+
+def test_rate_limit_wait_is_stripes_retry_after_capped() -> None:
+    def wait_after(headers: dict[str, str]) -> float:
+        state = RetryCallState(retry_object=AsyncRetrying(), fn=None, args=(), kwargs={})
+        error = stripe.RateLimitError("slow down", http_status=429, headers=headers)
+        state.set_exception((type(error), error, None))
+        return _wait_for_rate_limit(state)
+
+    assert wait_after({"Retry-After": "3"}) == 3.0
+    assert wait_after({"Retry-After": "120"}) == MAX_IN_PROCESS_WAIT_S
+    assert 0 <= wait_after({}) <= MAX_IN_PROCESS_WAIT_S
 
 
 async def test_sdk_retry_recovers_from_one_server_error(stripe_api: FakeStripe) -> None:

@@ -53,6 +53,11 @@ def _random_id(prefix: str) -> str:
     return f"{prefix}_{secrets.token_hex(12)}"
 
 
+PAYMENT_EXPANSIONS = {"payments.data.payment.payment_intent", "payments.data.payment.charge"}
+INVOICE_EXPANSIONS = {"customer", "payments", *PAYMENT_EXPANSIONS}
+INCLUDED_PAYMENTS = 10  # an included list carries its first page, like Stripe's
+
+
 @dataclass(frozen=True)
 class RecordedRequest:
     """One request the fake received (the Authorization header is never kept)."""
@@ -803,7 +808,40 @@ class FakeStripe(ThreadedAiohttpServer[RecordedRequest]):
         }
 
     def _get_invoice(self, query: dict[str, str], invoice_id: str) -> JsonObject:
-        return _lookup(self._state.invoices, invoice_id, "invoice")
+        """An invoice; `expand[]` of customer, payments, payments.data.payment.payment_intent
+        (and .charge) as Stripe does: the ids become the objects, `payments` an included list."""
+        invoice = copy.deepcopy(_lookup(self._state.invoices, invoice_id, "invoice"))
+        expand = {value for key, value in query.items() if key.startswith("expand")}
+        unknown = expand - INVOICE_EXPANSIONS
+        if unknown:
+            raise StripeApiError(
+                400, message=f"This property cannot be expanded ({sorted(unknown)[0]})."
+            )
+        if "customer" in expand and isinstance(invoice.get("customer"), str):
+            invoice["customer"] = self._get_customer({}, invoice["customer"])
+        if expand & {"payments", *PAYMENT_EXPANSIONS}:
+            payments = [
+                copy.deepcopy(p)
+                for p in self._state.invoice_payments.values()
+                if p["invoice"] == invoice_id
+            ]
+            for payment in payments:
+                inner = payment["payment"]
+                for field_name, table in (
+                    ("payment_intent", self._state.payment_intents),
+                    ("charge", self._state.charges),
+                ):
+                    wanted = f"payments.data.payment.{field_name}" in expand
+                    if wanted and inner.get(field_name) in table:  # a dangling id stays an id
+                        inner[field_name] = table[inner[field_name]]
+            listed = _newest_first(payments)
+            invoice["payments"] = {
+                "object": "list",
+                "data": listed[:INCLUDED_PAYMENTS],
+                "has_more": len(listed) > INCLUDED_PAYMENTS,
+                "url": f"/v1/invoice_payments?invoice={invoice_id}",
+            }
+        return invoice
 
     def _list_invoices(self, query: dict[str, str]) -> JsonObject:
         items = list(self._state.invoices.values())
