@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
+from bot.adapters.stripe_billing import RATE_LIMIT_ATTEMPTS
 from bot.slack.actors import slack_actor
 from recovery import decisions
 from recovery.pauses import pause_customer, resume_customer
@@ -269,10 +270,23 @@ async def test_pause_expiry_resumes_by_itself(h: Harness) -> None:
     assert len(await h.drafts(case.id)) == 1
 
 
-async def test_stripe_429_on_read_retries_the_job_with_nothing_half_done(h: Harness) -> None:
+async def test_stripe_429_is_waited_out_in_process_and_the_job_succeeds(h: Harness) -> None:
     standard_invoice(h)
     await h.deliver("invoice.payment_failed", "in_std")
-    h.stripe.fail_next(1, status=429, path_prefix="/v1/invoice_payments")
+    h.stripe.fail_next(2, status=429, path_prefix="/v1/invoices/in_std", retry_after=0)
+    await h.run_jobs()
+    [process] = await h.jobs("process_stripe_event")
+    assert process.status == JobStatus.SUCCEEDED and process.attempts == 1
+    case = await h.case("in_std")
+    assert case is not None and len(await h.drafts(case.id)) == 1
+
+
+async def test_lasting_stripe_429_retries_the_job_with_nothing_half_done(h: Harness) -> None:
+    standard_invoice(h)
+    await h.deliver("invoice.payment_failed", "in_std")
+    h.stripe.fail_next(
+        RATE_LIMIT_ATTEMPTS, status=429, path_prefix="/v1/invoices/in_std", retry_after=0
+    )
     job = await h.worker.run_until_idle(max_jobs=1)
     assert job == 1
     assert await h.case("in_std") is None  # reads come first; nothing was written
