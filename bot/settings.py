@@ -67,6 +67,7 @@ class Settings(BaseSettings):
     llm_provider: Literal["openai", "anthropic", "template"] = "template"
     llm_model: str | None = None
     llm_timeout_s: float = 30.0
+    llm_concurrency: int = Field(default=8, ge=1, le=256)  # LLM calls in flight per process
     openai_api_key: SecretStr | None = None
     openai_base_url: str | None = None
     anthropic_api_key: SecretStr | None = None

@@ -121,6 +121,7 @@ def build_drafting(settings: Settings) -> GuardedDrafter:
         anthropic_base_url=settings.anthropic_base_url,
         company_name=settings.company_name,
         request_timeout_s=settings.llm_timeout_s,
+        concurrency=settings.llm_concurrency,
     )
 
 

@@ -91,7 +91,7 @@ async def test_http_500_falls_back_to_template(llm) -> None:
     result = await drafter.draft(make_request())
     assert result.source == "template" and passes(result)
     assert "HTTP 500" in (result.fallback_reason or "")
-    assert len(server.requests) == 2  # the SDK's single retry (max_retries=1), then fallback
+    assert len(server.requests) == 2  # one retry (max_retries=1, tenacity), then fallback
 
 
 async def test_malformed_output_falls_back_to_template(llm) -> None:
@@ -194,3 +194,11 @@ async def test_company_name_that_looks_like_a_domain_is_allowed() -> None:
     result = await build_drafter("template").draft(make_request(company_name="Acme.io"))
     assert result.subject == "Your Acme.io payment didn't go through"
     assert result.guardrail_notes == []
+
+
+async def test_rate_limit_waits_for_retry_after_then_drafts_with_the_llm(llm) -> None:
+    server, drafter = llm
+    server.enqueue(LLMReply.rate_limited(retry_after_s=1))
+    result = await drafter.draft(make_request())
+    assert result.source == "ai" and result.fallback_reason is None
+    assert len(server.requests) == 2

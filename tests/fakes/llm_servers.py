@@ -59,6 +59,12 @@ class LLMReply:
     status: int = 200
     input_tokens: int = 120
     output_tokens: int = 40
+    retry_after_s: int | None = None
+
+    @classmethod
+    def rate_limited(cls, *, retry_after_s: int = 1) -> LLMReply:
+        """HTTP 429 with `Retry-After: retry_after_s`."""
+        return cls("status", status=429, retry_after_s=retry_after_s)
 
     @classmethod
     def email(cls, *, subject: str = GOOD_SUBJECT, body: str = GOOD_BODY) -> LLMReply:
@@ -189,7 +195,11 @@ class _FakeLLMServer(ThreadedAiohttpServer[RecordedRequest]):
             await self._release.wait()
             reply = self.default
         if reply.kind == "status":
-            return self._error_response(reply.status, "The server had an error.")
+            response = self._error_response(reply.status, "The server had an error.")
+            if reply.retry_after_s is not None:
+                del response.headers["retry-after-ms"]
+                response.headers["retry-after"] = str(reply.retry_after_s)
+            return response
         return web.json_response(self._success_body(payload, reply))
 
     def _next_reply(self, payload: JsonObject) -> LLMReply:

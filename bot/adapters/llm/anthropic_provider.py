@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import anthropic
 from anthropic import AsyncAnthropic
 
 from recovery.drafting.provider import (
@@ -66,3 +67,12 @@ class AnthropicProvider:
     async def aclose(self) -> None:
         """Close the HTTP client."""
         await self._client.close()
+
+
+def is_retryable(error: BaseException) -> bool:
+    """429, 5xx and network trouble are worth another try; other errors are not."""
+    if isinstance(error, anthropic.APIConnectionError):
+        return True
+    return isinstance(error, anthropic.APIStatusError) and (
+        error.status_code == 429 or error.status_code >= 500
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import openai
 from openai import AsyncOpenAI
 
 from recovery.drafting.provider import (
@@ -69,3 +70,12 @@ class OpenAIProvider:
     async def aclose(self) -> None:
         """Close the HTTP client."""
         await self._client.close()
+
+
+def is_retryable(error: BaseException) -> bool:
+    """429, 5xx and network trouble are worth another try; other errors are not."""
+    if isinstance(error, openai.APIConnectionError):
+        return True
+    return isinstance(error, openai.APIStatusError) and (
+        error.status_code == 429 or error.status_code >= 500
+    )
