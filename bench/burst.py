@@ -79,12 +79,13 @@ def _event(n: int, plan: FakesPlan) -> dict[str, Any]:
 
 
 async def _store_events(db: Any, plan: FakesPlan) -> None:
-    from recovery.ingest import record_event
+    """Through the webhook's own write path (batched), as if Stripe had delivered them."""
+    from tests.fakes.stripe_events import store_events
 
     for start in range(0, plan.events, 500):
-        async with db.transaction() as session:
-            for n in range(start, min(start + 500, plan.events)):
-                await record_event(session, _event(n, plan))
+        await store_events(
+            db, *(_event(n, plan) for n in range(start, min(start + 500, plan.events)))
+        )
 
 
 async def _queue_drained(db: Any) -> bool:

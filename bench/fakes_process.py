@@ -1,8 +1,8 @@
 """The fakes of a benchmark run in a child process, so dunbot's own CPU is measured alone.
 
 The child builds a FakeStripe with `events` failed invoices (some customers returning, some
-VIP), a FakeSlack and optionally a fake OpenAI answering after a latency; it sends the base
-URLs back, serves until told to stop, then sends what the fakes saw.
+VIP) and a FakeSlack; it sends the base URLs back, serves until told to stop, then sends what
+the fakes saw.
 """
 
 from __future__ import annotations
@@ -23,8 +23,6 @@ class FakesPlan:
     events: int
     customers: int  # fewer customers than events: the rest are returning customers
     vip_share: float = 0.05
-    llm_latency_s: float | None = None  # None: no LLM fake (template drafter)
-    slack_interval_s: float = 0.0  # Slack's posting pace per channel (0: none)
 
 
 @dataclass
@@ -34,7 +32,6 @@ class FakesReport:
     slack_calls: dict[str, int] = field(default_factory=dict)
     slack_top_level: dict[str, int] = field(default_factory=dict)
     slack_429: int = 0
-    llm_requests: int = 0
 
 
 def invoice_id(n: int) -> str:
@@ -65,7 +62,6 @@ def _populate(stripe: Any, plan: FakesPlan) -> None:
 
 
 def _serve(connection: Connection, plan: FakesPlan) -> None:
-    from tests.fakes.llm_servers import FakeOpenAI, LLMReply
     from tests.fakes.slack_server import FakeSlack
     from tests.fakes.stripe_server import FakeStripe
 
@@ -73,17 +69,7 @@ def _serve(connection: Connection, plan: FakesPlan) -> None:
     _populate(stripe, plan)
     stripe.start()
     slack.start()
-    if plan.slack_interval_s:
-        slack.pace_posts(plan.slack_interval_s)
-    llm = None
-    urls = {"stripe": stripe.base_url, "slack": slack.base_url}
-    if plan.llm_latency_s is not None:
-        llm = FakeOpenAI()
-        llm.start()
-        llm.latency_s = plan.llm_latency_s
-        llm.default = LLMReply.email()
-        urls["llm"] = llm.base_url
-    connection.send(urls)
+    connection.send({"stripe": stripe.base_url, "slack": slack.base_url})
     connection.recv()  # stop
     posts = slack.calls_to("chat.postMessage")
     report = FakesReport(
@@ -94,12 +80,10 @@ def _serve(connection: Connection, plan: FakesPlan) -> None:
             Counter(c.args["channel"] for c in posts if not c.args.get("thread_ts"))
         ),
         slack_429=sum(1 for call in slack.calls if call.status == 429),
-        llm_requests=len(llm.requests) if llm is not None else 0,
     )
     connection.send(report)
-    for server in (stripe, slack, llm):
-        if server is not None:
-            server.stop()
+    stripe.stop()
+    slack.stop()
 
 
 def _path_kind(path: str) -> str:

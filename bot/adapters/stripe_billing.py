@@ -91,8 +91,8 @@ def _wait_for_rate_limit(state: RetryCallState) -> float:
     headers = getattr(error, "headers", None) or {}
     retry_after = headers.get("Retry-After") or headers.get("retry-after")
     try:
-        return min(float(retry_after), MAX_IN_PROCESS_WAIT_S)
-    except (TypeError, ValueError):
+        return min(float(str(retry_after)), MAX_IN_PROCESS_WAIT_S)
+    except ValueError:  # absent ("None") or not a number
         return _backoff(state)
 
 
