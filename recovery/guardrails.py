@@ -1,5 +1,7 @@
 """Checks every draft must pass before a person sees it: shape, links, data requests, card
-numbers, amounts, markup and placeholders. Each failed rule yields a readable reason."""
+numbers, amounts, markup and placeholders. Each failed rule yields a readable reason.
+Requests for card details and credentials are recognised in en, fr, de, es, it, nl, pt, ja
+(every language of the email frame, `prompts.SUPPORTED_LANGUAGES`)."""
 
 from __future__ import annotations
 
@@ -117,17 +119,17 @@ _SECRET_TERMS = [
     for pattern in (
         # English
         r"\bcard\s*(?:number|no\b|num\b|#)",
-        r"\b(?:cvv2?|cvc2?|csc|cvn)\b",
+        r"(?<![a-z0-9])(?:cvv2?|cvc2?|csc|cvn)(?![a-z0-9])",  # ASCII edges: 'CVVを' too
         r"\bsecurity\s*(?:code|number|digits)",
-        r"\bpin\b",
-        r"\bpass(?:word|code|phrase)s?\b",
+        r"(?<![a-z0-9])pin(?![a-z0-9])",
+        r"(?<![a-z0-9])pass(?:word|code|phrase)s?(?![a-z0-9])",
         r"\b(?:bank|banking)\s*(?:log\s*-?\s*in|credentials|user\s*name|username)",
         r"\bonline\s*banking\b",
         r"\blog\s*-?\s*in\s*(?:details|credentials|information)",
         r"\bone\s*-?\s*time\s*(?:code|pass\w*|pin)",
         r"\b(?:verification|confirmation|authentication|authori[sz]ation|sms|text|2fa|mfa|otp"
         r"|access|login|3-?d\s*secure)\s*codes?\b",
-        r"\botp\b",
+        r"(?<![a-z0-9])otp(?![a-z0-9])",
         r"\b(?:bank\s*)?account\s*number",
         r"\biban\b",
         r"\b(?:routing|sort)\s*(?:code|number)",
@@ -163,6 +165,52 @@ _SECRET_TERMS = [
         r"kontonummer",
         r"bankleitzahl",
         r"r[üu]ckseite\s*(?:ihrer|der)\s*karte",
+        # Spanish
+        r"\bn[úu]mero\s*de\s*(?:(?:la|su|tu)\s*)?tarjeta",
+        r"\bc[óo]digo\s*(?:de\s*)?(?:seguridad|pin|secreto)",
+        r"\bcontrase[ñn]as?\b",
+        r"\bclaves?\s*(?:de\s*acceso|de\s*seguridad|secretas?|bancarias?)",
+        r"\bcredenciales\b",
+        r"\bc[óo]digo\s*de\s*(?:verificaci[óo]n|confirmaci[óo]n|autenticaci[óo]n|acceso)",
+        r"\bc[óo]digos?\s*(?:recibidos?\s*)?(?:por\s*)?sms",
+        r"\bn[úu]mero\s*de\s*cuenta",
+        r"\bd[íi]gitos\s*(?:al\s*dorso|del\s*reverso|de\s*(?:su|tu|la)\s*tarjeta)",
+        r"\b(?:dorso|reverso)\s*de\s*(?:su|tu|la)\s*tarjeta",
+        # Italian
+        r"\bnumero\s*(?:della\s*|di\s*)?(?:(?:tua|sua)\s*)?carta",
+        r"\bcodice\s*(?:di\s*)?(?:sicurezza|pin|segreto)",
+        r"\bcredenziali\b",
+        r"\bcodice\s*(?:di\s*)?(?:verifica|conferma|autenticazione|accesso)",
+        r"\bcodici?\s*(?:ricevut[oi]\s*)?(?:via\s*|per\s*)?sms",
+        r"\bnumero\s*(?:di\s*|del\s*)?conto",
+        r"\bretro\s*della\s*(?:(?:tua|sua)\s*)?carta",
+        r"\bcifre\s*(?:sul\s*retro|della\s*(?:(?:tua|sua)\s*)?carta)",
+        # Dutch (compounds)
+        r"kaartnummer",
+        r"(?:beveiligings|verificatie|bevestigings|inlog|toegangs|sms-?|pin|eenmalige\s*)code",
+        r"wachtwoord",
+        r"inloggegevens",
+        r"rekeningnummer",
+        r"achterkant\s*van\s*(?:uw|je|de)\s*(?:bank)?kaart",
+        # Portuguese
+        r"\bn[úu]mero\s*d[oe]\s*(?:(?:seu|teu)\s*)?cart[ãa]o",
+        r"\bc[óo]digo\s*(?:de\s*)?seguran[çc]a",
+        r"\bsenhas?\b",
+        r"\bpalavras?[\s-]*passe",
+        r"\bcredenciais\b",
+        r"\bdados\s*de\s*acesso",
+        r"\bc[óo]digo\s*de\s*(?:verifica[çc][ãa]o|confirma[çc][ãa]o|autentica[çc][ãa]o|acesso)",
+        r"\bn[úu]mero\s*d[ae]\s*conta",
+        r"\bverso\s*d[oe]\s*(?:seu\s*)?cart[ãa]o",
+        # Japanese (no word boundaries in the script)
+        r"カード\s*番号",
+        r"セキュリティ\s*コード",
+        r"暗証\s*番号",
+        r"パスワード",
+        r"(?:確認|認証|承認|ワンタイム)\s*(?:コード|番号|パスワード)",
+        r"ログイン\s*(?:情報|ID)",
+        r"口座\s*番号",
+        r"カード\s*の\s*裏",
     )
 ]
 _TAN = re.compile(r"\bTANs?\b")  # case-sensitive: 'tan' is also a colour
@@ -175,7 +223,15 @@ _DETAIL_TERMS = re.compile(
     r"|\b(?:donn[ée]es|informations|d[ée]tails)\s*(?:de\s*(?:votre\s*|la\s*)?)?(?:carte|paiement)"
     r"|\bdate\s*d\W?\s*expiration"
     r"|karten(?:daten|details|informationen|angaben)|bank(?:daten|verbindung|angaben)"
-    r"|zahlungs(?:daten|informationen)|ablaufdatum|g[üu]ltigkeitsdatum",
+    r"|zahlungs(?:daten|informationen)|ablaufdatum|g[üu]ltigkeitsdatum"
+    r"|\bdatos\s*(?:de\s*(?:(?:su|tu|la)\s*)?)?(?:tarjeta|pago)|\bdatos\s*bancarios"
+    r"|\bfecha\s*de\s*(?:caducidad|vencimiento)"
+    r"|\bdati\s*(?:della\s*|di\s*)?(?:(?:tua|sua)\s*)?(?:carta|pagamento)|\bdati\s*bancari"
+    r"|\bcoordinate\s*bancarie|\bdata\s*di\s*scadenza"
+    r"|(?:kaart|bank|betaal)gegevens|vervaldatum"
+    r"|\bdados\s*(?:d[oe]\s*(?:(?:seu|teu)\s*)?)?(?:cart[ãa]o|pagamento)|\bdados\s*banc[áa]rios"
+    r"|\bdata\s*de\s*validade"
+    r"|カード\s*(?:情報|の\s*詳細)|(?:お)?支払い?\s*情報|銀行\s*情報|有効\s*期限",
     _I,
 )
 _REQUEST_VERBS = re.compile(
@@ -184,9 +240,21 @@ _REQUEST_VERBS = re.compile(
     r"|\b(?:r[ée]pond\w*|envo\w*|communiqu\w*|partag\w*|fourni\w*|indiqu\w*|transm\w*"
     r"|donn(?:er|ez)|confirm\w*)\b"
     r"|\b(?:senden|schicken|antwort\w*|teilen|mitteil\w*|angeben|[üu]bermitt\w*|nennen"
-    r"|best[äa]tig\w*|geben\s+sie)\b",
+    r"|best[äa]tig\w*|geben\s+sie)\b"
+    r"|\b(?:env[íi]\w*|resp[oó]nd\w*|comp[aá]rt\w*|facil[ií]t\w*|proporci[oó]n\w*|ind[íi]qu\w*"
+    r"|d[íi]ganos|escr[íi]b\w*|m[aá]nd[aeiá]\w*)\b"
+    r"|\b(?:invi\w*|rispond\w*|condivid\w*|fornisc\w*|fornir\w*|comunic\w*|indic\w*"
+    r"|conferm\w*|scriv\w*)\b"
+    r"|\b(?:stuur\w*|sturen|verstuur\w*|antwoord\w*|deel|delen|geef|geven|doorgeven|mail"
+    r"|bevestig\w*|vermeld\w*)\b"
+    r"|\b(?:compartilh\w*|partilh\w*|forne[çc]\w*|informe\w*|informar\w*)\b"
+    r"|送って|送信|お送り|返信|教えて|(?:お知らせ|ご連絡|ご記入|ご入力)(?:ください|下さい)"
+    r"|入力して|記入して|共有して",
     _I,
 )
+# Sentences for pairing a data term with a request verb: Japanese ends them with 。！？ and
+# no space after, which the shape counter's pattern (made for prose with spaces) leaves joined.
+_REQUEST_SENTENCE_END = re.compile(r"[.!?…]+(?=[\s\"'»”’)\]]|$)|[。！？]")
 _SEND_YOUR_CARD = re.compile(
     r"\b(?:send|reply|e-?mail|text|share|provide|give|tell)\b[^.?!]{0,40}"
     r"\byour\s+(?:credit\s+|debit\s+)?card\b",
@@ -200,7 +268,7 @@ def _secret_requests(text: str) -> list[str]:
         hits.append(m.group(0))
     if m := _SEND_YOUR_CARD.search(text):
         hits.append(m.group(0))
-    for sentence in _SENTENCE_END.split(text):
+    for sentence in _REQUEST_SENTENCE_END.split(text):
         detail = _DETAIL_TERMS.search(sentence)
         if detail and _REQUEST_VERBS.search(sentence):
             hits.append(detail.group(0))
