@@ -47,10 +47,12 @@ format: env
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-bench: env ## Benchmarks: webhook ingest, draft quality, CLI start-up
+bench: env ## Benchmarks: webhook ingest, draft quality, CLI start-up, job claim, burst queue
 	$(PY) -m bench.ingest
 	$(PY) -m bench.drafts
 	$(PY) -m bench.cli_startup
+	$(PY) -m bench.claim --quick
+	$(PY) -m bench.burst --quick
 
 clean:
 	rm -rf $(VENV) .venv-bootstrap .pytest_cache dunbot.db* outbox
