@@ -27,7 +27,7 @@ from recovery.customers.service import CustomerFactsService
 from recovery.drafting.guarded import GuardedDrafter
 from recovery.engine import RecoveryEngine
 from recovery.jobkinds import SLACK_JOB_KINDS, JobKind
-from recovery.playbooks.rules import Playbook
+from recovery.playbooks.rules import EMPTY_PLAYBOOK, Playbook
 from recovery.protocols import Billing, Mailer, Notifier, PayLinks, SmsSender
 from storage.db import Database
 from storage.queue import ClaimedJob
@@ -177,7 +177,9 @@ def build_task_targets(settings: Settings) -> Any:
     )
 
 
-def build_slack(settings: Settings, db: Database, *, livemode: bool) -> SlackParts | None:
+def build_slack(
+    settings: Settings, db: Database, *, livemode: bool, playbook: Playbook = EMPTY_PLAYBOOK
+) -> SlackParts | None:
     """The Slack adapter, when a bot token and signing secret are configured."""
     if settings.slack_bot_token is None or settings.slack_signing_secret is None:
         return None
@@ -210,6 +212,7 @@ def build_slack(settings: Settings, db: Database, *, livemode: bool) -> SlackPar
         dunning_channels=frozenset(settings.dunning_channels),
         stripe_dashboard=settings.environment != "demo",
         drafter_follows_instructions=settings.llm_provider != "template",
+        playbook=playbook,
     )
     bolt = build_bolt_app(
         signing_secret=settings.slack_signing_secret.get_secret_value(), client=client, deps=deps
@@ -238,7 +241,7 @@ def build_runtime(
         settings.stripe_api_key
         and settings.stripe_api_key.get_secret_value().startswith(("sk_live", "rk_live"))
     )
-    slack = build_slack(settings, db, livemode=livemode)
+    slack = build_slack(settings, db, livemode=livemode, playbook=playbook)
     reader = billing or owned_billing
     assert reader is not None
     mailer = build_mail(settings)
@@ -307,6 +310,7 @@ def job_handlers(runtime: Runtime) -> dict[JobKind, JobHandler]:
                 billing=runtime.require_billing(),
                 finance_approvers=frozenset(settings.finance_approvers),
                 account_managers=frozenset(settings.account_managers),
+                playbook=runtime.playbook,
             )
         )
     handlers.update(dead_job_handlers(runtime, slack))

@@ -126,3 +126,39 @@ def _read_event(path: Path) -> dict[str, Any]:
         typer.secho(f"{path}: the event has no type or no data.object.", fg="red", err=True)
         raise typer.Exit(2)
     return payload
+
+
+@rules_app.command("replay")
+def replay(
+    since: Annotated[str, typer.Option("--since", help="How far back: 30d, 12h, 2w.")] = "30d",
+    rule: Annotated[str | None, typer.Option("--rule", help="Only this rule (its name).")] = None,
+    offline: Annotated[
+        bool, typer.Option("--offline", help="Do not re-read objects from Stripe.")
+    ] = False,
+    file: FileOption = None,
+) -> None:
+    """Run the rules over the stored events of a period without side effects and print what
+    would have happened (refunds, alerts, metadata changes, with amounts per currency)."""
+    import asyncio
+
+    from bot.playbooks.replaying import replay_stored_events
+    from recovery.playbooks.durations import DurationError, parse_duration
+
+    playbook = _load(_rules_path(file))
+    if rule is not None and playbook.rule(rule) is None:
+        names = ", ".join(f'"{r.name}"' for r in playbook.rules)
+        typer.secho(f'No rule named "{rule}". Rules: {names}', fg="red", err=True)
+        raise typer.Exit(2)
+    try:
+        period = parse_duration(since)
+    except DurationError as error:
+        typer.secho(f"--since: {error}", fg="red", err=True)
+        raise typer.Exit(2) from None
+    settings = _settings()
+    report = asyncio.run(
+        replay_stored_events(
+            settings, playbook, period=period, rule_name=rule, read_stripe=not offline
+        )
+    )
+    for line in report.lines():
+        typer.echo(line)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import bot.playbooks
 from bot.settings import Settings
 from recovery.playbooks.loader import PlaybookInvalid, Problem, load_playbook_file
 from recovery.playbooks.rules import EMPTY_PLAYBOOK, Mode, Playbook
@@ -86,3 +89,12 @@ def playbook_check(settings: Settings) -> tuple[list[str], list[str]]:
         notes.append(f"  Stripe write permission {permission}: {state} — " + "; ".join(names))
     problems = write_refusals(playbook, settings)
     return notes, problems
+
+
+def example_playbooks_path() -> Path | None:
+    """`playbooks.example.toml`: packaged next to this module, or at the repository root."""
+    here = Path(bot.playbooks.__file__).parent
+    for candidate in (here / "playbooks.example.toml", here.parents[1] / "playbooks.example.toml"):
+        if candidate.is_file():
+            return candidate
+    return None

@@ -13,12 +13,14 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.playbooks.home import TOGGLE_ACTION_ID, parse_toggle_value
 from bot.playbooks.overdue_cards import CLAIM_ACTION_ID, parse_claim_value
 from bot.playbooks.slack_cards import APPROVE_ACTION_ID, REJECT_ACTION_ID, parse_button_value
-from bot.slack.jobs import enqueue_ephemeral
+from bot.slack.jobs import enqueue_ephemeral, enqueue_home
 from recovery import audit
 from recovery.jobkinds import JobKind
 from recovery.playbooks.runner import Decision, PlaybookRunner
+from recovery.playbooks.store import set_rule_enabled
 from storage.db import rows_affected
 from storage.models import PlaybookAction, PlaybookFiring
 from storage.queue import enqueue
@@ -100,6 +102,25 @@ def register_playbook_listeners(
         await ack()
 
     app.action(CLAIM_ACTION_ID)(claim)
+
+    async def toggle(ack: AsyncAck, body: dict[str, Any]) -> None:
+        """App Home: a finance approver switches a rule on or off (stored, audited)."""
+        user = body["user"]["id"]
+        parsed = parse_toggle_value((body.get("actions") or [{}])[0].get("value"))
+        rule = runner.playbook.rule(parsed[0]) if parsed else None
+        async with db.transaction() as session:
+            if user in finance_approvers and parsed is not None and rule is not None:
+                await set_rule_enabled(
+                    session,
+                    rule_name=rule.name,
+                    enabled=parsed[1],
+                    actor=f"slack:{user}",
+                    version=rule.version,
+                )
+            await enqueue_home(session, user=user)  # show the state as it is now
+        await ack()
+
+    app.action(TOGGLE_ACTION_ID)(toggle)
 
 
 async def claim_overdue(session: AsyncSession, *, action_id: int, user: str) -> str:

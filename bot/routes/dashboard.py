@@ -20,6 +20,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from bot.dashboard_view import build_view
+from bot.playbooks.dashboard import playbook_rows
 from bot.runtime import Runtime
 from recovery.stats import dashboard_stats
 
@@ -141,5 +142,6 @@ async def dashboard(request: Request) -> HTMLResponse:
         company=runtime.settings.company_name,
         demo=runtime.settings.environment == "demo",
         sandbox=getattr(request.app.state, "sandbox", None) is not None,
+        playbooks=await playbook_rows(runtime),
     )
     return remember_token(request, runtime, response, access)

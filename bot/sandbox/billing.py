@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bot.sandbox.payments import SandboxPayments
 from recovery.customers.facts import InvoiceRecord
 from recovery.customers.records import invoice_record
 from recovery.decline import categorise_decline
@@ -60,7 +61,7 @@ def _system_now() -> datetime:
     return datetime.now(UTC)
 
 
-class SandboxBilling:
+class SandboxBilling(SandboxPayments):
     """`recovery.protocols.Billing` over in-memory Stripe-shaped customers and invoices."""
 
     def __init__(

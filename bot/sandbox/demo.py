@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from bot.app import create_app
+from bot.playbooks.loading import example_playbooks_path
 from bot.sandbox.billing import seed_demo
 from bot.sandbox.page import SandboxDemo, SandboxUser, sandbox_router
 from bot.sandbox.slack_api import SandboxSlack, slack_api_router
@@ -64,6 +65,8 @@ def demo_settings(*, port: int, **overrides: Any) -> Settings:
         "email_outbox_dir": Path("./outbox"),
         "job_lease_s": 10.0,
         "worker_poll_s": 0.25,
+        "playbooks_file": example_playbooks_path(),
+        "team_email": "team@example.com",
     }
     if not has_llm_key:
         values["llm_provider"] = "template"

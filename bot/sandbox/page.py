@@ -36,6 +36,11 @@ from bot.sandbox.payloads import (
     slash_command_body,
     view_submission_body,
 )
+from bot.sandbox.playbook_controls import (
+    PLAYBOOK_EVENTS,
+    fire_playbook_event,
+    playbook_writes_html,
+)
 from bot.sandbox.render import blocks_html, modal_html, mrkdwn_html
 from bot.sandbox.signing import slack_headers, stripe_signature
 from bot.sandbox.slack_api import TEAM_ID, SandboxMessage, SandboxSlack
@@ -208,7 +213,7 @@ async def billing_html(demo: SandboxDemo, runtime: Runtime) -> str:
                 for customer, invoice in rows
             ]
         )
-    )
+    ) + playbook_writes_html(demo.billing)
 
 
 def outbox_html(demo: SandboxDemo) -> str:
@@ -464,8 +469,11 @@ def sandbox_router(demo: SandboxDemo) -> APIRouter:
                 event = demo.billing.fail_payment(form.invoice_id)
             elif form.action == "pay":
                 event = demo.billing.pay(form.invoice_id)
+            elif form.action in PLAYBOOK_EVENTS:
+                customer = demo.billing.invoice(form.invoice_id)["customer"]
+                event = fire_playbook_event(demo.billing, form.action, customer)
             else:
-                raise HTTPException(400, "action must be fail or pay")
+                raise HTTPException(400, "action must be fail, pay or a playbook event")
         except (SandboxError, NotFoundError) as error:
             return JSONResponse({"status": 409, "error": str(error)}, status_code=409)
         payload = json.dumps(event).encode()

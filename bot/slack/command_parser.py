@@ -24,6 +24,7 @@ SUBCOMMANDS = (
     "exclude",
     "include",
     "mine",
+    "rules",
     "help",
 )
 
@@ -36,6 +37,7 @@ USAGE = {
     "exclude": "/dunning exclude <cus_…|email> [reason…]",
     "include": "/dunning include <cus_…|email>",
     "mine": "/dunning mine",
+    "rules": "/dunning rules",
     "help": "/dunning help",
 }
 
@@ -54,6 +56,7 @@ _DESCRIPTIONS = {
     "exclude": "no dunning at all for a customer until included again",
     "include": "lift an exclusion; held failures are handled at once",
     "mine": "open cases of the customers you own",
+    "rules": "playbook rules: on or off, firings in the last 7 days",
     "help": "this message",
 }
 HELP_TEXT = "Usage:\n" + "\n".join(
@@ -154,11 +157,18 @@ class Mine:
 
 
 @dataclass(frozen=True)
+class ListRules:
+    """List the playbook rules with on/off and their firings in the last 7 days."""
+
+
+@dataclass(frozen=True)
 class Help:
     """Show the usage."""
 
 
-Command = Pause | Resume | Status | History | ListCases | Exclude | Include | Mine | Help
+Command = (
+    Pause | Resume | Status | History | ListCases | ListRules | Exclude | Include | Mine | Help
+)
 
 
 def parse_command(text: str, *, now: datetime) -> Command:
@@ -176,6 +186,10 @@ def parse_command(text: str, *, now: datetime) -> Command:
             if args:
                 raise CommandError("`list` takes no arguments.", _usage("list"))
             return ListCases()
+        case "rules":
+            if args:
+                raise CommandError("`rules` takes no arguments.", _usage("rules"))
+            return ListRules()
         case "resume":
             return Resume(customer=_only_ref(args, "resume", allow_invoice=False))
         case "status":

@@ -25,6 +25,7 @@ from bot.slack.command_parser import (
     History,
     Include,
     ListCases,
+    ListRules,
     Mine,
     Pause,
     Ref,
@@ -44,6 +45,7 @@ from recovery.history import (
 )
 from recovery.money import format_amount
 from recovery.pauses import active_pause, pause_customer, resume_customer
+from recovery.playbooks.rules import EMPTY_PLAYBOOK, Playbook
 from storage.models import OPEN_CASE_STATUSES, Case, CustomerRow, utcnow
 from storage.models import Pause as PauseRow
 
@@ -215,6 +217,7 @@ async def run_command(
     command: Command,
     user: str,
     customer_id: str | None = None,
+    playbook: Playbook = EMPTY_PLAYBOOK,
 ) -> CommandResult:
     """Carry out a parsed /dunning command; `customer_id` is the customer Stripe found."""
     if isinstance(command, Help):
@@ -225,6 +228,10 @@ async def run_command(
         return Reply(await _history(session, command.target))
     if isinstance(command, Mine):
         return Reply(await mine_text(session, user=user, case_line=_case_line))
+    if isinstance(command, ListRules):
+        from bot.playbooks.summary import rules_text
+
+        return Reply(await rules_text(session, playbook))
     ref = command.target if isinstance(command, Status) else command.customer
     if ref.kind is not RefKind.INVOICE_ID:
         customer_id = customer_id or await local_customer_id(session, ref)

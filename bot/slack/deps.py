@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from recovery.playbooks.rules import EMPTY_PLAYBOOK, Playbook
 from storage.db import Database
 
 
@@ -40,6 +41,7 @@ class SlackDeps:
     dunning_channels: frozenset[str] = frozenset({"email"})  # what Approve sends
     stripe_dashboard: bool = True  # False with sandbox billing (the demo)
     drafter_follows_instructions: bool = True  # False with the template drafter
+    playbook: Playbook = EMPTY_PLAYBOOK
 
     def members(self, role: Role) -> frozenset[str]:
         """The Slack user ids holding `role`."""

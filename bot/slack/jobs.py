@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.slack.command_parser import Exclude, Include, Pause, Resume, Status
 from recovery.jobkinds import JobKind
+from recovery.playbooks.rules import Playbook
 from recovery.protocols import BillingReader
 from storage.db import Database
 from storage.queue import Priority, enqueue
@@ -90,6 +91,7 @@ def slack_job_handlers(
     billing: BillingReader,
     finance_approvers: frozenset[str],
     account_managers: frozenset[str],
+    playbook: Playbook | None = None,
 ) -> dict[JobKind, JobHandler]:
     """Handlers for the Slack-side jobs, for storage.worker.Worker."""
     from bot.slack.blocks.home import home_tab
@@ -114,7 +116,15 @@ def slack_job_handlers(
                 can_approve=user in finance_approvers,
                 can_claim=user in account_managers,
             )
-        await notifier._call(client.views_publish(user_id=user, view=home_tab(view)))
+            tab = home_tab(view)
+            if playbook is not None and playbook.rules:
+                from bot.playbooks.home import home_blocks
+                from bot.playbooks.summary import rule_lines
+
+                lines = await rule_lines(session, playbook)
+                extra = home_blocks(lines, can_toggle=user in finance_approvers)
+                tab["blocks"] = (tab["blocks"] + extra)[:100]
+        await notifier._call(client.views_publish(user_id=user, view=tab))
 
     async def _look_up(ref: Ref) -> Any:
         """The customer in Stripe by id or email; None when Stripe has no such customer."""

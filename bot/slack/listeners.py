@@ -178,7 +178,9 @@ class SlashCommand:
                 await ack(text=str(error))
                 return
             async with deps.db.transaction() as session:
-                result = await run_command(session, command=parsed, user=user)
+                result = await run_command(
+                    session, command=parsed, user=user, playbook=deps.playbook
+                )
                 if isinstance(result, NeedsLookup):
                     await enqueue_command(
                         session,

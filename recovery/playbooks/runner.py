@@ -172,14 +172,18 @@ class PlaybookRunner:
         if not enabled:
             return 0
         facts = EventFacts.from_event(event, kind=kind)
-        await self._read_references(facts, enabled)
-        facts.customer_facts = await self._customer_facts(customer_id(facts))
+        await self.prepare_facts(facts, enabled)
         fired = 0
         for outcome in evaluate(self.playbook, event_type, facts, is_enabled=is_enabled):
             if outcome.matched:
                 async with self.db.transaction() as session:
                     fired += await self._fire(session, outcome.rule, event, facts)
         return fired
+
+    async def prepare_facts(self, facts: EventFacts, rules: list[Rule]) -> None:
+        """Read what the rules look at: referenced objects from Stripe, customer facts."""
+        await self._read_references(facts, rules)
+        facts.customer_facts = await self._customer_facts(customer_id(facts))
 
     async def _read_references(self, facts: EventFacts, rules: list[Rule]) -> None:
         """Re-read from Stripe the objects the rules look into (the truth, not the event)."""

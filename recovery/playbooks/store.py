@@ -155,3 +155,16 @@ async def acting_firings_of_subject(session: AsyncSession, subject_id: str) -> l
 
 def action_detail(action: PlaybookAction) -> dict[str, Any]:
     return dict(action.detail or {})
+
+
+async def action_counts(session: AsyncSession) -> dict[str, dict[str, int]]:
+    """Per rule, how many of its actions are in each status (all time)."""
+    rows = await session.execute(
+        select(PlaybookFiring.rule_name, PlaybookAction.status, func.count(PlaybookAction.id))
+        .join(PlaybookFiring, PlaybookFiring.id == PlaybookAction.firing_id)
+        .group_by(PlaybookFiring.rule_name, PlaybookAction.status)
+    )
+    counts: dict[str, dict[str, int]] = {}
+    for rule, status, count in rows.all():
+        counts.setdefault(rule, {})[str(status)] = int(count)
+    return counts
