@@ -81,9 +81,13 @@ def test(
         typer.Option("--event", metavar="FILE", help="A Stripe event as JSON (evt_… file)."),
     ],
     file: FileOption = None,
+    offline: Annotated[
+        bool, typer.Option("--offline", help="Do not re-read referenced objects from Stripe.")
+    ] = False,
 ) -> None:
     """Which rules match an event, the condition that failed for the others, what each action
-    would do. Nothing is changed; objects the event refers to are used when expanded in it."""
+    would do. Nothing is changed. Objects the event refers to are re-read from Stripe when
+    STRIPE_API_KEY is set (reads only), else used when expanded in the event."""
     from bot.playbooks.report import print_test_report
     from recovery.playbooks.facts import EventFacts
     from recovery.playbooks.fields import object_kind
@@ -100,6 +104,12 @@ def test(
         settings = _settings()
     except typer.Exit:
         settings = None
+    if settings is not None and settings.stripe_api_key is not None and not offline:
+        import asyncio
+
+        from bot.playbooks.replaying import read_facts_from_stripe
+
+        asyncio.run(read_facts_from_stripe(settings, playbook, facts))
     print_test_report(playbook, payload, facts, settings=settings, echo=typer.echo)
 
 

@@ -88,3 +88,31 @@ async def _stored_events(db: Database, period: timedelta) -> Any:
         for event_id, created, payload in rows:
             yield dict(payload)
             last_created, last_id = created, event_id
+
+
+async def read_facts_from_stripe(settings: Settings, playbook: Playbook, facts: EventFacts) -> None:
+    """For `rules test`: re-read what the rules look into (Stripe reads only, no writes)."""
+    from bot.adapters.stripe_billing import StripeBilling
+
+    assert settings.stripe_api_key is not None
+    db = Database(settings.database_url)
+    billing = StripeBilling.connect(
+        api_key=settings.stripe_api_key.get_secret_value(), api_base=settings.stripe_api_base
+    )
+    runner = PlaybookRunner(
+        db=db,
+        playbook=playbook,
+        objects=billing,
+        writer=None,
+        mailer=None,
+        notifier=None,
+        config=PlaybookConfig(),
+    )
+    rules = playbook.triggered_by(str(facts.event.get("type")))
+    try:
+        await runner.read_references(facts, rules)
+    except BillingError:
+        pass  # reported as "could not be read" by the conditions that need it
+    finally:
+        await billing.aclose()
+        await db.dispose()

@@ -182,10 +182,10 @@ class PlaybookRunner:
 
     async def prepare_facts(self, facts: EventFacts, rules: list[Rule]) -> None:
         """Read what the rules look at: referenced objects from Stripe, customer facts."""
-        await self._read_references(facts, rules)
+        await self.read_references(facts, rules)
         facts.customer_facts = await self._customer_facts(customer_id(facts))
 
-    async def _read_references(self, facts: EventFacts, rules: list[Rule]) -> None:
+    async def read_references(self, facts: EventFacts, rules: list[Rule]) -> None:
         """Re-read from Stripe the objects the rules look into (the truth, not the event)."""
         if self.objects is None:
             return

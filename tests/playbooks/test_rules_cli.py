@@ -147,3 +147,34 @@ def test_dunbot_check_lists_write_permissions_and_refuses_a_read_only_key(workdi
     writable = CliRunner().invoke(app, ["check"], env=env | {"STRIPE_READ_ONLY": "false"})
     assert "Stripe write permission Customers: needed" in writable.output
     assert "writes to Stripe" not in writable.output
+
+
+def test_rules_test_rereads_the_charge_from_stripe(workdir: Path) -> None:
+    from tests.fakes.stripe_server import DEFAULT_API_KEY, FakeStripe
+
+    event = {
+        "id": "evt_efw",
+        "type": "radar.early_fraud_warning.created",
+        "data": {
+            "object": {"id": "issfr_1", "object": "radar.early_fraud_warning", "charge": "ch_9"}
+        },
+    }
+    (workdir / "event.json").write_text(json.dumps(event))
+    with FakeStripe() as stripe:
+        stripe.add_charge(id="ch_9", amount=1_200)
+        result = CliRunner().invoke(
+            app,
+            [
+                "rules",
+                "test",
+                "--event",
+                "event.json",
+                "--file",
+                str(REPO_ROOT / "playbooks.example.toml"),
+            ],
+            env={"STRIPE_API_KEY": DEFAULT_API_KEY, "STRIPE_API_BASE": stripe.base_url},
+        )
+        assert stripe.requests_to("/v1/refunds", method="POST") == []  # a test never writes
+    assert result.exit_code == 0, result.output
+    assert "✓ Early fraud warning: refund" in result.output
+    assert "1. refund charge ch_9 in full ($12.00)" in result.output
