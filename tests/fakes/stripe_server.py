@@ -83,6 +83,7 @@ class RequestHold:
     """Requests under `path_prefix` wait (already arrived, not yet answered) until released."""
 
     path_prefix: str
+    after: bool = False  # True: the request is carried out first, only its answer waits
     arrived: threading.Event = field(default_factory=threading.Event)
     released: bool = False
     _waiting: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = field(
@@ -525,13 +526,14 @@ class FakeStripe(ThreadedAiohttpServer[RecordedRequest]):
         with self._lock:
             self._faults.append(_Fault(n, status, path_prefix, should_retry, retry_after))
 
-    def hold(self, path_prefix: str) -> RequestHold:
+    def hold(self, path_prefix: str, *, after: bool = False) -> RequestHold:
         """Hold every request under `path_prefix` until `release`: it arrives, then waits.
 
         `hold.arrived` (a threading.Event) is set when the first one arrives, so a test can
         act while a client is stuck mid-request (e.g. kill the process that sent it).
+        `after=True` carries the request out first (a refund is made) and holds its answer.
         """
-        hold = RequestHold(path_prefix)
+        hold = RequestHold(path_prefix, after=after)
         with self._lock:
             self._holds.append(hold)
         return hold
@@ -546,11 +548,14 @@ class FakeStripe(ThreadedAiohttpServer[RecordedRequest]):
         for loop, future in waiting:
             loop.call_soon_threadsafe(_resolve_hold, future)
 
-    async def _wait_if_held(self, path: str) -> None:
+    async def _wait_if_held(self, path: str, *, after: bool = False) -> None:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[None] = loop.create_future()
         with self._lock:
-            hold = next((h for h in self._holds if path.startswith(h.path_prefix)), None)
+            hold = next(
+                (h for h in self._holds if path.startswith(h.path_prefix) and h.after == after),
+                None,
+            )
             if hold is None:
                 return
             hold._waiting.append((loop, future))
@@ -620,6 +625,7 @@ class FakeStripe(ThreadedAiohttpServer[RecordedRequest]):
                     extra["Idempotent-Replayed"] = "true"
             else:
                 status, body = 200, self._route(request.method, request.path, query)
+            await self._wait_if_held(request.path, after=True)
         except StripeApiError as exc:
             status, body, extra = exc.status, exc.body, exc.headers
         self._record(RecordedRequest(request.method, request.path, query, headers, status))
