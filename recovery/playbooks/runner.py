@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import hashlib
-import html
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
@@ -24,7 +23,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from recovery import audit
 from recovery.customers.rules import owners_of
-from recovery.domain import OutgoingEmail
 from recovery.jobkinds import JobKind
 from recovery.money import format_amount
 from recovery.playbooks.durations import parse_duration
@@ -38,6 +36,7 @@ from recovery.playbooks.evaluate import (
     references_to_read,
     subject_id,
 )
+from recovery.playbooks.executors import EXECUTORS, ActionFailed, Execution
 from recovery.playbooks.facts import EventFacts
 from recovery.playbooks.fields import CUSTOMER_FACTS, object_kind, reference_kinds
 from recovery.playbooks.overdue import days_overdue, firing_key, is_overdue
@@ -89,10 +88,6 @@ SETTLING_EVENT_TYPES = frozenset(
 )
 SETTLED_INVOICE_STATUSES = frozenset({"paid", "void", "uncollectible"})
 Status = PlaybookActionStatus
-
-
-class ActionFailed(Exception):
-    """An action that cannot succeed as configured (no channel, no TEAM_EMAIL, …)."""
 
 
 def idempotency_key(*, rule_name: str, event_id: str, position: int) -> str:
@@ -439,89 +434,32 @@ class PlaybookRunner:
         return "done"
 
     async def _execute(self, action: PlaybookAction, firing: PlaybookFiring) -> str:
-        params = action.params
-        if action.type == "slack":
-            return await self._post(params, firing)
-        if action.type == "email_team":
-            return await self._email(action, firing)
-        if action.type == "set_customer_metadata":
-            return await self._set_metadata(params)
-        if action.type == "refund_charge":
-            return await self._refund(params)
         if action.type == "alert_overdue":
             return await self._alert_overdue(action, firing)
-        raise ActionFailed(f"no executor for action type {action.type}")
+        executor = EXECUTORS.get(action.type)
+        if executor is None:
+            raise ActionFailed(f"no executor for action type {action.type}")
 
-    async def _post(self, params: dict[str, Any], firing: PlaybookFiring) -> str:
-        channel = params.get("channel_id")
-        if self.notifier is None:
-            raise ActionFailed("Slack is not configured (SLACK_BOT_TOKEN)")
-        if not channel:
-            raise ActionFailed(f'no channel configured for "{params.get("channel")}"')
-        await self.notifier.post_message(
-            channel=channel,
-            text=params["text"],
-            footer=f"Playbook “{firing.rule_name}” (v{firing.rule_version})",
-        )
-        return f"posted to {channel}"
+        async def claim() -> bool:
+            return await self._set_status(
+                action.id, Status.RUNNING, expect=(Status.PENDING, Status.APPROVED)
+            )
 
-    async def _email(self, action: PlaybookAction, firing: PlaybookFiring) -> str:
-        params = action.params
-        if self.mailer is None:
-            raise ActionFailed("email is not configured")
-        if not params.get("to"):
-            raise ActionFailed("TEAM_EMAIL is not set: nobody to email")
-        claimed = await self._set_status(
-            action.id, Status.RUNNING, expect=(Status.PENDING, Status.APPROVED)
-        )
-        if not claimed:
-            return "already_sent"
-        body = params.get("body", "")
-        footer = f"\n\n— dunbot playbook “{firing.rule_name}” (v{firing.rule_version})"
-        await self.mailer.send(
-            OutgoingEmail(
-                message_id=f"<playbook-{action.id}-{firing.id}@dunbot>",
-                from_addr=self.config.email_from,
-                to_addr=params["to"],
-                subject=params.get("subject") or f"dunbot playbook {firing.rule_name}",
-                text_body=body + footer,
-                html_body=f"<pre>{html.escape(body + footer)}</pre>",
+        return await executor(
+            Execution(
+                action_id=action.id,
+                firing_id=firing.id,
+                rule_name=firing.rule_name,
+                rule_version=firing.rule_version,
+                params=dict(action.params),
+                objects=self.objects,
+                writer=self.writer,
+                mailer=self.mailer,
+                notifier=self.notifier,
+                config=self.config,
+                claim=claim,
             )
         )
-        return f"emailed {params['to']}"
-
-    async def _set_metadata(self, params: dict[str, Any]) -> str:
-        customer = params.get("customer")
-        if not customer:
-            raise ActionFailed("the event has no customer")
-        wanted: dict[str, str] = dict(params["metadata"])
-        current = await self._objects().retrieve_object("customer", customer)
-        existing = current.get("metadata") or {}
-        pairs = ", ".join(f"{k}={v}" for k, v in wanted.items())
-        if all(existing.get(k) == v for k, v in wanted.items()):
-            return f"metadata {pairs} already set on {customer}: nothing done"
-        await self._writer().update_customer_metadata(
-            customer, wanted, idempotency_key=params["idempotency_key"]
-        )
-        return f"set metadata {pairs} on {customer}"
-
-    async def _refund(self, params: dict[str, Any]) -> str:
-        charge = params.get("charge")
-        if not charge:
-            raise ActionFailed("the event has no charge")
-        current = await self._objects().retrieve_object("charge", charge)
-        amount = int(current.get("amount") or 0)
-        refunded = int(current.get("amount_refunded") or 0)
-        if current.get("refunded") or (amount and refunded >= amount):
-            return f"charge {charge} already refunded: nothing done"
-        refund = await self._writer().refund_charge(
-            charge,
-            amount=None,
-            reason=params.get("reason"),
-            idempotency_key=params["idempotency_key"],
-        )
-        shown = format_amount(amount - refunded, str(current.get("currency") or "usd"))
-        return f"refunded {shown} of charge {charge} ({refund})"
 
     async def _alert_overdue(self, action: PlaybookAction, firing: PlaybookFiring) -> str:
         """Re-read the invoice; still overdue → the alert with days, amount, owner, Claim."""
@@ -562,11 +500,6 @@ class PlaybookRunner:
         if self.objects is None:
             raise ActionFailed("Stripe is not configured")
         return self.objects
-
-    def _writer(self) -> BillingWriter:
-        if self.writer is None:
-            raise ActionFailed("Stripe writes are not available (read-only key)")
-        return self.writer
 
     async def _set_status(
         self, action_id: int, status: Status, *, expect: tuple[Status, ...]
