@@ -140,8 +140,12 @@ def _read_event(path: Path) -> dict[str, Any]:
 
 @rules_app.command("replay")
 def replay(
-    since: Annotated[str, typer.Option("--since", help="How far back: 30d, 12h, 2w.")] = "30d",
-    rule: Annotated[str | None, typer.Option("--rule", help="Only this rule (its name).")] = None,
+    since: Annotated[
+        str, typer.Option("--since", metavar="PERIOD", help="How far back: 30d, 12h, 2w.")
+    ] = "30d",
+    rule: Annotated[
+        str | None, typer.Option("--rule", metavar="NAME", help="Only this rule (its name).")
+    ] = None,
     offline: Annotated[
         bool, typer.Option("--offline", help="Do not re-read objects from Stripe.")
     ] = False,

@@ -4,7 +4,7 @@ writes the playbooks make (customer metadata, refunds), recorded for the sandbox
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -18,6 +18,10 @@ class SandboxPayments:
 
     _customers: dict[str, JsonObject]
     _invoices: dict[str, JsonObject]
+    _now: Callable[[], datetime]
+
+    def _new_id(self, prefix: str) -> str:
+        raise NotImplementedError  # SandboxBilling's
 
     def _payments_state(self) -> dict[str, Any]:
         state = self.__dict__.setdefault(
@@ -31,7 +35,7 @@ class SandboxPayments:
                 "writes": [],
             },
         )
-        return state  # type: ignore[no-any-return]
+        return state
 
     # -- what the sandbox page fires -------------------------------------------------------------
 
@@ -194,7 +198,7 @@ class SandboxPayments:
             raise NotFoundError(f"customer {customer_id} not found in the sandbox") from None
 
     def _clock(self) -> datetime:
-        return self._now()  # type: ignore[attr-defined,no-any-return]
+        return self._now()
 
     def _next_id(self, prefix: str) -> str:
-        return self._new_id(prefix)  # type: ignore[attr-defined,no-any-return]
+        return self._new_id(prefix)

@@ -20,8 +20,8 @@ def fire_playbook_event(billing: Any, action: str, customer_id: str) -> dict[str
     """The Stripe event a sandbox button stands for."""
     kind, amount = PLAYBOOK_EVENTS[action]
     if kind == "payment":
-        return billing.large_payment(customer_id, amount=amount)  # type: ignore[no-any-return]
-    return billing.fraud_warning(customer_id, amount=amount)  # type: ignore[no-any-return]
+        return billing.large_payment(customer_id, amount=amount)
+    return billing.fraud_warning(customer_id, amount=amount)
 
 
 def playbook_writes_html(billing: Any) -> str:

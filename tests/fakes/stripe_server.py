@@ -969,7 +969,15 @@ def _parse_search(text: str) -> list[Callable[[JsonObject], bool]]:
             raise StripeApiError(400, message=f"Invalid search query: {text}", param="query")
         name, key, value = match.groups()
         if name == "metadata" and key:
-            matchers.append(lambda obj, k=key, v=value: obj.get("metadata", {}).get(k) == v)
+            matchers.append(_metadata_matcher(key, value))
         else:
-            matchers.append(lambda obj, n=name, v=value: str(obj.get(n) or "").lower() == v.lower())
+            matchers.append(_field_matcher(name, value))
     return matchers
+
+
+def _metadata_matcher(key: str, value: str) -> Callable[[JsonObject], bool]:
+    return lambda obj: obj.get("metadata", {}).get(key) == value
+
+
+def _field_matcher(name: str, value: str) -> Callable[[JsonObject], bool]:
+    return lambda obj: str(obj.get(name) or "").lower() == value.lower()

@@ -14,11 +14,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from recovery.ingest import record_event
 from storage.db import Database
 from storage.models import PlaybookAction, PlaybookActionStatus
 from tests.conftest import REPO_ROOT
-from tests.fakes.stripe_events import build_event
+from tests.fakes.stripe_events import build_event, store_events
 from tests.fakes.stripe_server import DEFAULT_API_KEY, FakeStripe
 
 pytestmark = pytest.mark.slow
@@ -62,10 +61,7 @@ async def test_kill_9_between_the_refund_and_its_record_refunds_once(
             stripe.add_charge(id="ch_k9", amount=1_000)
             warning = stripe.add_early_fraud_warning(charge="ch_k9")
             held = stripe.hold("/v1/refunds", after=True)
-            async with db.transaction() as session:
-                await record_event(
-                    session, build_event("radar.early_fraud_warning.created", warning)
-                )
+            await store_events(db, build_event("radar.early_fraud_warning.created", warning))
 
             procs.append(start_worker(database_url, stripe, tmp_path, "first"))
             arrived = await asyncio.to_thread(held.arrived.wait, 60)

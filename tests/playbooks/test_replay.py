@@ -10,10 +10,10 @@ import pytest
 from typer.testing import CliRunner
 
 from bot.cli import app
-from recovery.ingest import record_event
 from storage.db import Database
 from storage.migrate import upgrade
 from tests.conftest import REPO_ROOT
+from tests.fakes.stripe_events import store_events
 
 DAY = 86_400
 
@@ -71,9 +71,7 @@ def stored_history(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     async def store() -> None:
         db = Database(url)
         try:
-            async with db.transaction() as session:
-                for item in HISTORY:
-                    await record_event(session, item)
+            assert all(await store_events(db, *HISTORY))
         finally:
             await db.dispose()
 
