@@ -675,11 +675,15 @@ class PlaybookRunner:
             if rows_affected(claimed) != 1:
                 return "already_reported"
             actions = await actions_of(session, firing.id)
-        lines = [f"{a.position + 1}. would {a.params.get('describe', a.type)}" for a in actions]
-        text = self.config.escape_text(
+        lines = [
+            self.config.escape_value(f"{a.position + 1}. would {a.params.get('describe', a.type)}")
+            for a in actions
+        ]
+        head = self.config.escape_text(
             f"Dry run: rule “{firing.rule_name}” matched {firing.event_type} "
-            f"({firing.subject_id or firing.event_id}) and would have:\n"
-        ) + self.config.escape_value("\n".join(lines)).replace(" ", " ")
+            f"({firing.subject_id or firing.event_id}) and would have:"
+        )
+        text = "\n".join([head, *lines])
         channel = self.config.channel("alerts")
         if self.notifier is not None and channel:
             await self.notifier.post_message(

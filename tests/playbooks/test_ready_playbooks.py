@@ -179,7 +179,8 @@ async def test_dry_run_writes_nothing_and_says_what_it_would_have_done(
     assert pb_dry.stripe.requests_to("/v1/customers", method="POST") == []
     assert not pb_dry.outbox.exists() or outbox_texts(pb_dry) == []
     texts = " ".join(channel_texts(pb_dry, ALERTS))
-    assert "would refund charge ch_fraud in full ($12.00)" in texts
+    assert "would have:\n1. would refund charge ch_fraud in full ($12.00)" in texts
+    assert "\n2. would email team@example.com: Thank-you note for cus_huge" in texts  # one a line
     assert "would set metadata dunbot_tier=vip on customer cus_huge" in texts
 
 
