@@ -39,7 +39,7 @@ from bot.sandbox.payloads import (
 from bot.sandbox.playbook_controls import (
     PLAYBOOK_EVENTS,
     fire_playbook_event,
-    playbook_writes_html,
+    playbook_bar_html,
 )
 from bot.sandbox.render import blocks_html, modal_html, mrkdwn_html
 from bot.sandbox.signing import slack_headers, stripe_signature
@@ -213,7 +213,7 @@ async def billing_html(demo: SandboxDemo, runtime: Runtime) -> str:
                 for customer, invoice in rows
             ]
         )
-    ) + playbook_writes_html(demo.billing)
+    ) + playbook_bar_html(demo.billing, invoice_id=rows[0][1]["id"] if rows else None)
 
 
 def outbox_html(demo: SandboxDemo) -> str:

@@ -24,21 +24,35 @@ def fire_playbook_event(billing: Any, action: str, customer_id: str) -> dict[str
     return billing.fraud_warning(customer_id, amount=amount)
 
 
-def playbook_writes_html(billing: Any) -> str:
-    """What the playbooks changed in the sandbox billing (metadata, refunds), newest first."""
-    writes = list(getattr(billing, "playbook_writes", []))
-    if not writes:
+def playbook_bar_html(billing: Any, *, invoice_id: str | None) -> str:
+    """One line under the billing table: buttons that fire the playbooks' events for the first
+    customer, and the latest change the playbooks made in the sandbox billing."""
+    if invoice_id is None:
         return ""
-    items = []
-    for write in reversed(writes[-20:]):
-        if write["kind"] == "refund":
-            amount = format_amount(write["amount"], write["currency"])
-            text = f"Refund of {amount} on {write['charge']}"
-        else:
-            pairs = ", ".join(f"{k}={v}" for k, v in write["metadata"].items())
-            text = f"Metadata {pairs} on {write['customer']}"
-        items.append(f"<li>{escape(text)}</li>")
-    return (
-        '<section class="playbook-writes" aria-label="Playbook changes in billing">'
-        "<h3>Playbook changes</h3><ul>" + "".join(items) + "</ul></section>"
+    buttons = "".join(
+        f'<button type="button" class="btn billing-action" data-action="{action}" '
+        f'data-invoice-id="{escape(invoice_id)}" aria-label="{escape(label)}">'
+        f"{escape(text)}</button>"
+        for action, text, label in _BUTTONS
     )
+    writes = list(getattr(billing, "playbook_writes", []))
+    latest = f" · last change: {escape(_write_text(writes[-1]))}" if writes else ""
+    return (
+        '<div class="billing-buttons playbook-bar" style="flex-direction: row; flex-wrap: wrap; '
+        'align-items: center; margin-top: .3rem" aria-label="Playbook events">'
+        f'<span class="small">Playbooks:</span>{buttons}<span class="small">{latest}</span></div>'
+    )
+
+
+_BUTTONS = (
+    ("large_payment", "Pays $2,500", "Playbooks: a payment of $2,500.00"),
+    ("fraud_small", "Fraud $12", "Playbooks: an early fraud warning on a $12.00 charge"),
+    ("fraud_large", "Fraud $40", "Playbooks: an early fraud warning on a $40.00 charge"),
+)
+
+
+def _write_text(write: dict[str, Any]) -> str:
+    if write["kind"] == "refund":
+        return f"refund of {format_amount(write['amount'], write['currency'])} on {write['charge']}"
+    pairs = ", ".join(f"{k}={v}" for k, v in write["metadata"].items())
+    return f"metadata {pairs} on {write['customer']}"

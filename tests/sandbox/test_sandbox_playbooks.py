@@ -48,7 +48,7 @@ async def test_small_fraud_warning_is_refunded_in_the_sandbox(demo: Any) -> None
     [write] = billing.playbook_writes
     assert write["kind"] == "refund" and write["amount"] == 1_200
     page = await client.get("/sandbox/state", params={"user": FINANCE})
-    assert "Refund of $12.00" in page.text
+    assert "last change: refund of $12.00" in page.text
 
 
 async def test_large_payment_marks_the_customer_vip_in_the_sandbox(demo: Any) -> None:
