@@ -29,6 +29,7 @@ ACTION_NOUNS = {
     "email_team": "team emails",
     "set_customer_metadata": "metadata changes",
     "refund_charge": "refunds",
+    "alert_overdue": "overdue alerts",
     "wait": "waits",
 }
 

@@ -99,7 +99,8 @@ def test_replay_matches_the_hand_computed_history(stored_history: Path) -> None:
     assert "    2 refunds ($32.00)" in lines
     assert "    1 of them would have waited for an approval" in lines
     assert lines[-1] == (
-        "would have: 3 alerts, 2 team emails, 1 metadata changes, 2 refunds ($32.00)"
+        "would have: 2 alerts, 2 team emails, 1 metadata changes, 2 refunds ($32.00), "
+        "1 overdue alerts"
     )
 
 
