@@ -33,7 +33,13 @@ from bot.slack.command_parser import (
     Resume,
     Status,
 )
-from bot.slack.customer_facts import exclusion_reply, facts_lines, mine_text
+from bot.slack.customer_facts import (
+    EXCLUDED_MARK,
+    excluded_ids,
+    exclusion_reply,
+    facts_lines,
+    mine_text,
+)
 from bot.slack.mrkdwn import code, escape_inline, escape_truncated, utc_text
 from recovery.history import (
     HistoryQuery,
@@ -181,9 +187,15 @@ async def _list(session: AsyncSession) -> str:
     if not cases:
         return "No open dunning cases."
     paused = await _paused_ids(session, {c.customer_id for c in cases})
+    excluded = await excluded_ids(session, {c.customer_id for c in cases})
     shown = "" if total <= len(cases) else f", the oldest {len(cases)} shown"
     head = f"*{counted(total, 'open case').capitalize()}, oldest first{shown}*"
-    return "\n".join([head, *(_case_line(c, paused=c.customer_id in paused) for c in cases)])
+    lines = [
+        _case_line(c, paused=c.customer_id in paused)
+        + (EXCLUDED_MARK if c.customer_id in excluded else "")
+        for c in cases
+    ]
+    return "\n".join([head, *lines])
 
 
 async def _history(session: AsyncSession, target: Ref) -> str:

@@ -14,9 +14,22 @@ from recovery.customers.profiles import profile_of
 from recovery.customers.rules import owners_of
 from recovery.customers.show import profile_lines
 from recovery.pauses import exclude_customer, include_customer
-from storage.models import OPEN_CASE_STATUSES, Case, CustomerOwner, utcnow
+from storage.models import OPEN_CASE_STATUSES, Case, CustomerOwner, CustomerProfile, utcnow
 
 MINE_MAX = 30
+EXCLUDED_MARK = " — *excluded from dunning*"
+
+
+async def excluded_ids(session: AsyncSession, customer_ids: set[str]) -> set[str]:
+    """Which of these customers are excluded from dunning."""
+    if not customer_ids:
+        return set()
+    rows = await session.scalars(
+        select(CustomerProfile.customer_id).where(
+            CustomerProfile.customer_id.in_(customer_ids), CustomerProfile.excluded.is_(True)
+        )
+    )
+    return set(rows.all())
 
 
 async def facts_lines(session: AsyncSession, customer_id: str) -> list[str]:
@@ -73,4 +86,6 @@ async def mine_text(session: AsyncSession, *, user: str, case_line: Callable[[Ca
         if count == 0:
             return "You own no customers (customer rules assign owners: see docs/playbooks.md)."
         return f"No open cases among the {count} customer(s) you own."
-    return "*Open cases of your customers, oldest first*\n" + "\n".join(case_line(c) for c in cases)
+    excluded = await excluded_ids(session, {c.customer_id for c in cases})
+    lines = [case_line(c) + (EXCLUDED_MARK if c.customer_id in excluded else "") for c in cases]
+    return "*Open cases of your customers, oldest first*\n" + "\n".join(lines)

@@ -14,8 +14,10 @@ from sqlalchemy import select
 from storage.models import Case, CaseStatus
 from tests.fakes.slack_requests import sign
 from tests.fakes.slack_server import FakeSlack
+from tests.fakes.stripe_events import build_event, store_events
 from tests.fakes.stripe_server import FakeStripe
 from tests.slack_flow.conftest import (
+    APPROVALS,
     FINANCE,
     MANAGER,
     SlackHarness,
@@ -91,6 +93,8 @@ async def test_owner_from_metadata_email_then_mine_status_exclude_include(
     excluded = await rh.command("exclude cus_std internal test account", FINANCE)
     assert "excluded from dunning" in excluded.text
     assert "excluded from dunning" in (await rh.command("status cus_std", FINANCE)).text
+    assert "excluded from dunning" in (await rh.command("list", FINANCE)).text
+    assert "excluded from dunning" in (await rh.command("mine", MANAGER)).text
     included = await rh.command("include cus_std", FINANCE)
     assert "included in dunning again" in included.text
     await rh.worker.run_until_idle()
@@ -136,3 +140,21 @@ async def test_app_home_lists_my_customers_and_the_vip_card_mentions_the_owner(
     assert posted  # the task card; updated once the owner is known
     updates = rh.slack.calls_to("chat.update")
     assert any(f"<@{MANAGER}>" in json.dumps(u.args) for u in [*posted, *updates])
+
+
+async def test_a_crossing_notifies_the_channel_once_with_customer_fields_escaped(
+    rh: SlackHarness,
+) -> None:
+    customer = rh.stripe.add_customer(id="cus_x", email="x@y.example", name="Eve <!channel>")
+    updated = build_event("customer.updated", customer, event_id="evt_cus_1")
+    await store_events(rh.runtime.db, updated, build_event("customer.updated", customer))
+    await rh.worker.run_until_idle()  # first facts: nothing owed, no crossing
+    add_standard(rh.stripe, customer="cus_x", email="x@y.example", name="Eve <!channel>")
+    await rh.fail("in_std")  # now 49 USD owed: crosses 10 USD once
+    await store_events(rh.runtime.db, updated)  # a late duplicate: same facts, nothing new
+    await rh.worker.run_until_idle()
+    posts = [m.args for m in rh.slack.calls_to("chat.postMessage") if "owes" in json.dumps(m.args)]
+    assert len(posts) == 1
+    assert posts[0]["channel"] == APPROVALS  # alerts default to the approvals channel
+    text = json.dumps(posts[0])
+    assert "$49.00" in text and "<!channel>" not in text and "&lt;!channel&gt;" in text
