@@ -17,6 +17,15 @@ Each is driven with signed, unique `invoice.payment_failed` events built from th
    earlier answers came back (latency is measured from the scheduled send time, so a
    stalled server is not hidden by a stalled client).
 
+Then, with the worker busy (issue 18): the real `dunbot serve` command runs on a fresh SQLite
+file holding a backlog of queued `invoice.payment_failed` events whose invoices the fake Stripe
+(its own process) knows, so the worker re-reads invoices, segments, drafts — CPU-bound work —
+during the whole measurement. It runs twice, with the worker in the web process
+(`SERVE_WORKER=inline`, the old default) and in its supervised child (`process`, the
+default), each against the bare route measured in the same run. The report says how many jobs
+the worker finished during each measurement and how many were still queued after it (a busy
+worker throughout), and the machine's load average (it is shared).
+
 Prints a markdown table and writes bench/results/ingest.json.
 """
 
@@ -48,7 +57,9 @@ SECRET = "whsec_bench_0123456789abcdef"
 PATH = "/stripe/webhook"
 
 GOAL_THROUGHPUT_RATIO = 0.8
+GOAL_BUSY_THROUGHPUT_RATIO = 0.5
 GOAL_STEADY_P99_MS = 50.0
+WORKER_MODES = ("inline", "process")
 
 
 # --- servers (each runs in a child process: `python -m bench.ingest --serve NAME`) ---------
@@ -81,6 +92,27 @@ def dunbot_app(database_url: str) -> FastAPI:
 
     settings = Settings(database_url=database_url, stripe_webhook_secret=SECRET, environment="test")
     return create_app(Runtime(settings=settings, db=Database(database_url)))
+
+
+def serve_stripe(invoices: int) -> None:
+    """The fake Stripe with `invoices` open invoices `in_busy_<n>` (customer `cus_busy_<n>`);
+    print its base address, serve until terminated."""
+    import signal
+    import threading
+
+    from tests.fakes.stripe_server import FakeStripe
+
+    stripe_server = FakeStripe()
+    for n in range(invoices):
+        stripe_server.add_customer(id=f"cus_busy_{n}", email=f"busy{n}@example.com", name="Busy")
+        stripe_server.add_invoice(
+            id=f"in_busy_{n}", customer=f"cus_busy_{n}", amount_due=4900, attempt_count=1
+        )
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with stripe_server:
+        print(stripe_server.base_url, flush=True)
+        stop.wait()
 
 
 def serve(name: str, database_url: str | None) -> None:
@@ -141,6 +173,84 @@ class ServerProcess:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
+
+
+class StripeProcess:
+    """The fake Stripe in its own process (its answers never take the servers' CPU)."""
+
+    def __init__(self, invoices: int) -> None:
+        command = [sys.executable, "-m", "bench.ingest", "--serve", "stripe"]
+        command += ["--invoices", str(invoices)]
+        self.proc = subprocess.Popen(command, cwd=REPO_ROOT, stdout=subprocess.PIPE)
+        assert self.proc.stdout is not None
+        self.base_url = self.proc.stdout.readline().decode().strip()
+        if not self.base_url.startswith("http"):
+            self.proc.kill()
+            raise RuntimeError(f"fake Stripe did not start (got {self.base_url!r})")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+
+
+class DunbotServe:
+    """The real `dunbot serve` command (worker `inline` or in its child `process`)."""
+
+    def __init__(self, *, mode: str, database_url: str, stripe_base: str, workdir: Path) -> None:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        sock.close()
+        env = {
+            k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "STRIPE_", "LLM_"))
+        }
+        env.update(
+            DUNBOT_CONFIG=str(workdir / "absent.toml"),
+            DATABASE_URL=database_url,
+            STRIPE_API_KEY="sk_test_dunbot_fake",
+            STRIPE_API_BASE=stripe_base,
+            STRIPE_WEBHOOK_SECRET=SECRET,
+            LLM_PROVIDER="template",
+            EMAIL_BACKEND="file",
+            EMAIL_OUTBOX_DIR=str(workdir / "outbox"),
+            SERVE_WORKER=mode,
+            LOG_LEVEL="WARNING",
+        )
+        self.log = (workdir / f"serve-{mode}.log").open("wb")
+        dunbot = Path(sys.executable).with_name("dunbot")
+        self.proc = subprocess.Popen(
+            [str(dunbot), "serve", "--port", str(port)],
+            cwd=workdir,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        self.root = f"http://127.0.0.1:{port}"
+        self.url = self.root + PATH
+
+    async def wait_healthy(self, timeout_s: float = 120) -> None:
+        deadline = time.monotonic() + timeout_s
+        async with aiohttp.ClientSession() as session:
+            while time.monotonic() < deadline:
+                if self.proc.poll() is not None:
+                    raise RuntimeError(f"dunbot serve exited with {self.proc.returncode}")
+                try:
+                    async with session.get(self.root + "/healthz") as response:
+                        if response.status == 200:
+                            return
+                except aiohttp.ClientError:
+                    pass
+                await asyncio.sleep(0.2)
+        raise RuntimeError("dunbot serve did not answer /healthz")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.log.close()
 
 
 # --- load ------------------------------------------------------------------------------------
@@ -282,6 +392,104 @@ async def count_stored(database_url: str) -> int:
         await db.dispose()
 
 
+async def seed_backlog(database_url: str, invoices: int) -> None:
+    """Queue one stored `invoice.payment_failed` (and its job) per fake Stripe invoice."""
+    from recovery.ingest import ingest_item
+    from storage.batch_ingest import BatchIngestWriter
+    from storage.db import Database
+    from tests.fakes.stripe_events import build_event
+    from tests.fakes.stripe_server import load_fixture
+
+    db = Database(database_url)
+    writer = BatchIngestWriter(db)
+    try:
+        items = []
+        for n in range(invoices):
+            invoice = load_fixture("invoice")
+            invoice.update(id=f"in_busy_{n}", customer=f"cus_busy_{n}", status="open")
+            event = build_event("invoice.payment_failed", invoice)
+            items.append(ingest_item(event, payload_json=json.dumps(event)))
+        await asyncio.gather(*(writer.submit(item) for item in items))
+    finally:
+        await writer.close()
+        await db.dispose()
+
+
+async def jobs_by_status(database_url: str) -> dict[str, int]:
+    """How many jobs are in each state (a busy worker: many finished, many still queued)."""
+    from sqlalchemy import func, select
+
+    from storage.db import Database
+    from storage.models import Job
+
+    db = Database(database_url)
+    try:
+        async with db.sessions() as session:
+            rows = await session.execute(select(Job.status, func.count()).group_by(Job.status))
+            return {str(row[0]): int(row[1]) for row in rows}
+    finally:
+        await db.dispose()
+
+
+@dataclass
+class BusyRun:
+    mode: str
+    jobs_done_during: int
+    jobs_queued_after: int
+    load_average: float
+
+
+async def drive_busy(
+    args: argparse.Namespace, *, mode: str, stripe_base: str, workdir: Path
+) -> tuple[list[Result], BusyRun]:
+    """`dunbot serve` with the worker `mode` working off a backlog, and the bare route, both
+    measured while it works."""
+    database_url = f"sqlite+aiosqlite:///{workdir / f'busy-{mode}.db'}"
+    await asyncio.to_thread(_upgrade, database_url)
+    await seed_backlog(database_url, args.backlog)
+    server = DunbotServe(
+        mode=mode, database_url=database_url, stripe_base=stripe_base, workdir=workdir
+    )
+    bare = ServerProcess("bare")
+    name = f"dunbot, {mode} worker busy"
+    try:
+        await server.wait_healthy()
+        deadline = time.monotonic() + 120  # the worker has started working off the backlog
+        while (await jobs_by_status(database_url)).get("succeeded", 0) < 5:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the {mode} worker did not start working")
+            await asyncio.sleep(0.2)
+        for label, url in (("bare", bare.url), (name, server.url)):
+            await saturation(label, url, signed_requests(args.warmup), args.concurrency)
+        done_before = (await jobs_by_status(database_url)).get("succeeded", 0)
+        results = []
+        for label, url in (("bare", bare.url), (name, server.url)):
+            work = signed_requests(args.requests)
+            results.append(await saturation(label, url, work, args.concurrency))
+        for label, url in (("bare", bare.url), (name, server.url)):
+            work = signed_requests(int(args.rate * args.seconds))
+            results.append(await steady(label, url, work, args.rate))
+        after = await jobs_by_status(database_url)
+    finally:
+        bare.stop()
+        server.stop()
+    for result in results:
+        result.scenario += f" ({mode} worker busy)"
+    run = BusyRun(
+        mode=mode,
+        jobs_done_during=after.get("succeeded", 0) - done_before,
+        jobs_queued_after=after.get("queued", 0),
+        load_average=round(os.getloadavg()[0], 1),
+    )
+    return results, run
+
+
+def _upgrade(database_url: str) -> None:
+    from storage.migrate import upgrade
+
+    upgrade(database_url)
+
+
 # --- report ----------------------------------------------------------------------------------
 
 
@@ -338,6 +546,7 @@ def run(args: argparse.Namespace) -> int:
         database_url = args.dunbot_db or f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
         upgrade(database_url)  # runs its own event loop: before ours
         results, stored = asyncio.run(drive(args, database_url))
+        busy_results, busy_runs = ([], []) if args.no_busy else run_busy(args, Path(tmp))
 
     by_key = {(r.server, r.scenario.split()[0]): r for r in results}
     ratios = {
@@ -357,7 +566,34 @@ def run(args: argparse.Namespace) -> int:
         "no errors": all(r.errors == 0 for r in results),
         "every 200 stored": stored == expected_stored - sum(r.errors for r in dunbot_ok),
     }
-    print(markdown(results, ratios))
+    for mode in WORKER_MODES if busy_results else ():
+        pair = {
+            r.server.split(",")[0]: r
+            for r in busy_results
+            if r.scenario.startswith("saturation") and r.scenario.endswith(f"({mode} worker busy)")
+        }
+        label = f"saturation ({mode} worker busy)"
+        ratios[label] = pair["dunbot"].req_per_s / pair["bare"].req_per_s
+    if busy_results:
+        process_steady = next(
+            r
+            for r in busy_results
+            if r.scenario == f"steady {args.rate:g} req/s (process worker busy)"
+            and r.server.startswith("dunbot")
+        )
+        goals[f"worker child busy: saturation >= {GOAL_BUSY_THROUGHPUT_RATIO:g}x bare"] = (
+            ratios["saturation (process worker busy)"] >= GOAL_BUSY_THROUGHPUT_RATIO
+        )
+        goals[f"worker child busy: steady p99 < {GOAL_STEADY_P99_MS:g} ms"] = (
+            process_steady.p99_ms < GOAL_STEADY_P99_MS
+        )
+        goals["worker busy: no errors"] = all(r.errors == 0 for r in busy_results)
+    print(markdown(results + busy_results, ratios))
+    for busy in busy_runs:
+        print(
+            f"- {busy.mode} worker: {busy.jobs_done_during} jobs finished during the measurement, "
+            f"{busy.jobs_queued_after} still queued after it; load average {busy.load_average}"
+        )
     print()
     for goal, met in goals.items():
         print(f"- {'PASS' if met else 'FAIL'} {goal}")
@@ -369,7 +605,9 @@ def run(args: argparse.Namespace) -> int:
             "cpus": os.cpu_count(),
         },
         "database": "postgresql" if args.dunbot_db else "sqlite (WAL, fresh file)",
-        "results": [asdict(r) for r in results],
+        "load_average_1m": round(os.getloadavg()[0], 1),
+        "results": [asdict(r) for r in results + busy_results],
+        "busy_worker": [asdict(b) for b in busy_runs],
         "ratios": ratios,
         "events_stored": stored,
         "goals": goals,
@@ -379,6 +617,23 @@ def run(args: argparse.Namespace) -> int:
     path.write_text(json.dumps(report, indent=2) + "\n")
     print(f"\nwritten to {path.relative_to(REPO_ROOT)}")
     return 0 if all(goals.values()) or not args.strict else 1
+
+
+def run_busy(args: argparse.Namespace, workdir: Path) -> tuple[list[Result], list[BusyRun]]:
+    """Both worker modes, each busy with a backlog, against the bare route in the same run."""
+    stripe_server = StripeProcess(args.backlog)
+    results: list[Result] = []
+    runs: list[BusyRun] = []
+    try:
+        for mode in WORKER_MODES:
+            mode_results, busy = asyncio.run(
+                drive_busy(args, mode=mode, stripe_base=stripe_server.base_url, workdir=workdir)
+            )
+            results += mode_results
+            runs.append(busy)
+    finally:
+        stripe_server.stop()
+    return results, runs
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -394,16 +649,24 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="run dunbot on this DATABASE_URL (migrated first) instead of a fresh SQLite file",
     )
     parser.add_argument("--strict", action="store_true", help="exit 1 when a goal is missed")
-    parser.add_argument("--serve", choices=["bare", "dunbot"], help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--backlog", type=int, default=2000, help="queued events keeping the worker busy"
+    )
+    parser.add_argument("--no-busy", action="store_true", help="skip the runs with the worker busy")
+    parser.add_argument("--invoices", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--serve", choices=["bare", "dunbot", "stripe"], help=argparse.SUPPRESS)
     parser.add_argument("--database-url", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.quick:
-        args.requests, args.seconds, args.warmup = 300, 2.0, 50
+        args.requests, args.seconds, args.warmup, args.backlog = 300, 2.0, 50, 300
     return args
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.serve == "stripe":
+        serve_stripe(args.invoices)
+        return 0
     if args.serve:
         serve(args.serve, args.database_url)
         return 0

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import gc
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
 from starlette.types import Receive, Scope, Send
@@ -25,6 +25,9 @@ from bot.routes import (
 from bot.runtime import Runtime
 from storage.worker import Worker
 
+if TYPE_CHECKING:
+    from bot.worker_process import WorkerSupervisor
+
 
 class DunbotApp(FastAPI):
     """FastAPI, with /stripe/webhook answered before any of FastAPI's per-request work."""
@@ -38,8 +41,14 @@ class DunbotApp(FastAPI):
             await super().__call__(scope, receive, send)
 
 
-def create_app(runtime: Runtime, *, worker: Worker | None = None) -> DunbotApp:
-    """Build the web app. With a `worker`, it runs in-process for the app's lifetime."""
+def create_app(
+    runtime: Runtime,
+    *,
+    worker: Worker | None = None,
+    worker_process: WorkerSupervisor | None = None,
+) -> DunbotApp:
+    """Build the web app. With a `worker`, it runs in-process for the app's lifetime; with a
+    `worker_process`, the worker runs in a supervised child process for that time."""
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -56,6 +65,11 @@ def create_app(runtime: Runtime, *, worker: Worker | None = None) -> DunbotApp:
                 stop = asyncio.Event()
                 task = asyncio.create_task(worker.run(stop), name="worker")
                 stack.push_async_callback(_stop_worker, stop, task)
+            if worker_process is not None:
+                runtime.db.on_jobs_committed(worker_process.wake)
+                worker_process.observer = runtime.metrics.observe_job
+                await worker_process.start()
+                stack.push_async_callback(worker_process.stop)
             yield
 
     docs = runtime.settings.api_docs  # the API's map: off unless API_DOCS turns it on

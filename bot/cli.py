@@ -128,8 +128,19 @@ def serve(
     ),
     port: Annotated[int, typer.Option(metavar="PORT", help="Port to listen on.")] = 8000,
     no_worker: Annotated[bool, typer.Option("--no-worker", help="Web only.")] = False,
+    inline_worker: Annotated[
+        bool,
+        typer.Option(
+            "--inline-worker",
+            help="Run the worker in the web process (SERVE_WORKER=inline), not in a child.",
+        ),
+    ] = False,
 ) -> None:
-    """Run the web app (Stripe webhook, Slack, health, metrics) with the worker in-process."""
+    """Run the web app (Stripe webhook, Slack, health, metrics) and the worker.
+
+    The worker runs in a supervised child process (restarted if it dies, stopped with the
+    server) so jobs never slow the webhook; --inline-worker keeps it in the web process.
+    """
     settings = _settings()
     _fail_fast(settings)
     _require_migrated(settings)
@@ -140,13 +151,19 @@ def serve(
     from bot.server import server_config
     from bot.wiring import build_app
 
-    application = _or_config_error(lambda: build_app(settings, run_worker=not no_worker))
+    inline = inline_worker or settings.serve_worker == "inline"
+    application = _or_config_error(
+        lambda: build_app(settings, run_worker=not no_worker, inline_worker=inline)
+    )
     freeze_startup_heap()
     uvicorn.Server(server_config(application, host=host, port=port)).run()
 
 
 @app.command()
-def worker() -> None:
+def worker(
+    supervised: Annotated[bool, typer.Option("--supervised", hidden=True)] = False,
+    report_fd: Annotated[int | None, typer.Option("--report-fd", hidden=True)] = None,
+) -> None:
     """Run only the job worker (scale out on PostgreSQL)."""
     import asyncio
     import signal
@@ -168,6 +185,12 @@ def worker() -> None:
             loop = asyncio.get_running_loop()
             for signum in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(signum, stop.set)
+            if supervised:  # `dunbot serve`'s child: woken through stdin, stopped at its EOF
+                from bot.worker_process import follow_parent, job_reporter
+
+                await follow_parent(wake=job_worker.wake, stop=stop)
+                if report_fd is not None:  # job runs reach the web process's /metrics
+                    job_worker.observer = job_reporter(report_fd)
             await job_worker.run(stop)
 
     asyncio.run(main())

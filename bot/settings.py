@@ -119,6 +119,9 @@ class Settings(BaseSettings):
     worker_poll_s: float = 0.5
     # Jobs one worker process runs at once; a job that waits (pacing, Retry-After) frees its slot.
     worker_concurrency: int = Field(default=16, ge=1, le=256)
+    # `dunbot serve`'s worker: a supervised child process (the webhook keeps its CPU), or
+    # `inline` in the web process (one process, less memory; as `dunbot demo` runs it)
+    serve_worker: Literal["process", "inline"] = "process"
 
     @property
     def customer_rating(self) -> RatingConfig:

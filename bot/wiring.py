@@ -389,6 +389,16 @@ def build_worker(runtime: Runtime) -> Worker:
     )
 
 
-def build_app(settings: Settings, *, run_worker: bool = True) -> FastAPI:
+def build_app(
+    settings: Settings, *, run_worker: bool = True, inline_worker: bool = False
+) -> FastAPI:
+    """The web app; its worker in a supervised child process, in-process (`inline_worker`),
+    or none (`run_worker=False`: web only)."""
     runtime = build_runtime(settings)
-    return create_app(runtime, worker=build_worker(runtime) if run_worker else None)
+    if not run_worker:
+        return create_app(runtime)
+    if inline_worker:
+        return create_app(runtime, worker=build_worker(runtime))
+    from bot.worker_process import WorkerSupervisor
+
+    return create_app(runtime, worker_process=WorkerSupervisor())
