@@ -545,27 +545,29 @@ def run(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="dunbot-bench-") as tmp:
         database_url = args.dunbot_db or f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
         upgrade(database_url)  # runs its own event loop: before ours
-        results, stored = asyncio.run(drive(args, database_url))
+        results, stored = ([], 0) if args.busy_only else asyncio.run(drive(args, database_url))
         busy_results, busy_runs = ([], []) if args.no_busy else run_busy(args, Path(tmp))
 
-    by_key = {(r.server, r.scenario.split()[0]): r for r in results}
-    ratios = {
-        scenario: by_key[("dunbot", scenario)].req_per_s / by_key[("bare", scenario)].req_per_s
-        for scenario in ("saturation",)
-    }
-    bare_cpu = by_key[("bare", "saturation")].cpu_us_per_req
-    dunbot_cpu = by_key[("dunbot", "saturation")].cpu_us_per_req
-    if bare_cpu and dunbot_cpu:
-        ratios["saturation, CPU per request as bare/dunbot"] = bare_cpu / dunbot_cpu
-    dunbot_ok = [r for r in results if r.server == "dunbot"]
-    expected_stored = args.warmup + args.requests + int(args.rate * args.seconds)
-    goals = {
-        "saturation throughput >= 0.8x bare": ratios["saturation"] >= GOAL_THROUGHPUT_RATIO,
-        f"steady p99 < {GOAL_STEADY_P99_MS:g} ms": by_key[("dunbot", "steady")].p99_ms
-        < GOAL_STEADY_P99_MS,
-        "no errors": all(r.errors == 0 for r in results),
-        "every 200 stored": stored == expected_stored - sum(r.errors for r in dunbot_ok),
-    }
+    ratios: dict[str, float] = {}
+    goals: dict[str, bool] = {}
+    if results:
+        by_key = {(r.server, r.scenario.split()[0]): r for r in results}
+        ratios["saturation"] = (
+            by_key[("dunbot", "saturation")].req_per_s / by_key[("bare", "saturation")].req_per_s
+        )
+        bare_cpu = by_key[("bare", "saturation")].cpu_us_per_req
+        dunbot_cpu = by_key[("dunbot", "saturation")].cpu_us_per_req
+        if bare_cpu and dunbot_cpu:
+            ratios["saturation, CPU per request as bare/dunbot"] = bare_cpu / dunbot_cpu
+        dunbot_ok = [r for r in results if r.server == "dunbot"]
+        expected_stored = args.warmup + args.requests + int(args.rate * args.seconds)
+        goals = {
+            "saturation throughput >= 0.8x bare": ratios["saturation"] >= GOAL_THROUGHPUT_RATIO,
+            f"steady p99 < {GOAL_STEADY_P99_MS:g} ms": by_key[("dunbot", "steady")].p99_ms
+            < GOAL_STEADY_P99_MS,
+            "no errors": all(r.errors == 0 for r in results),
+            "every 200 stored": stored == expected_stored - sum(r.errors for r in dunbot_ok),
+        }
     for mode in WORKER_MODES if busy_results else ():
         pair = {
             r.server.split(",")[0]: r
@@ -653,6 +655,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--backlog", type=int, default=2000, help="queued events keeping the worker busy"
     )
     parser.add_argument("--no-busy", action="store_true", help="skip the runs with the worker busy")
+    parser.add_argument(
+        "--busy-only", action="store_true", help="only the runs with the worker busy"
+    )
     parser.add_argument("--invoices", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--serve", choices=["bare", "dunbot", "stripe"], help=argparse.SUPPRESS)
     parser.add_argument("--database-url", help=argparse.SUPPRESS)

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import fcntl
+import os
 from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import Any, cast
 
@@ -55,6 +58,11 @@ class Database:
         # SQLite has one writer at a time. Queue this process's writers here, in order, rather
         # than in SQLite's busy handler, which sleeps up to 100 ms between retries.
         self._sqlite_writer = asyncio.Lock() if self.is_sqlite else None
+        # ... and across processes (`dunbot serve`'s web and worker child share the file): a
+        # lock file whose waiters the kernel wakes at once, where SQLite's busy handler polls
+        # (sleeping up to 100 ms) and lets a busy process's back-to-back writers starve the
+        # other's: a busy worker held the webhook's writes for seconds.
+        self._writer_file = _WriterFileLock(self.sqlite_path) if self.sqlite_path else None
         session_class = type("DunbotSession", (Session,), {})
         event.listen(session_class, "after_commit", self._after_commit)
         self._sessionmaker = async_sessionmaker(
@@ -129,12 +137,80 @@ class Database:
                 "(a long transaction, or one opened inside another?)"
             ) from None
         try:
-            yield
+            if self._writer_file is None:
+                yield
+            else:
+                await self._writer_file.acquire(timeout_s=SQLITE_BUSY_TIMEOUT_MS / 1000)
+                try:
+                    yield
+                finally:
+                    self._writer_file.release()
         finally:
             self._sqlite_writer.release()
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self._writer_file is not None:
+            self._writer_file.close()
+
+
+class _WriterFileLock:
+    """Exclusive flocks beside the database, shared by every process on the file.
+
+    Held only inside this process's write turn (one holder per process at a time). A writer
+    first passes a turnstile (`<database>-writers.lock`), then takes the writer lock
+    (`<database>-writer.lock`) and lets go of the turnstile: a process that waits holds the
+    turnstile, so the other process's next writer cannot barge in ahead of it when the lock
+    is released (flock wakes waiters but hands nothing over). Taken without a thread when
+    free, else waited for in a thread. flock and SQLite's own POSIX locks are independent.
+    """
+
+    def __init__(self, database_path: str) -> None:
+        self._paths = (f"{database_path}-writers.lock", f"{database_path}-writer.lock")
+        self._fds: tuple[int, int] | None = None
+        self._waiter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer-lock")
+
+    def _open(self) -> tuple[int, int]:
+        if self._fds is None:
+            turnstile, writer = (os.open(p, os.O_RDWR | os.O_CREAT, 0o600) for p in self._paths)
+            self._fds = (turnstile, writer)
+        return self._fds
+
+    async def acquire(self, *, timeout_s: float) -> None:
+        turnstile, writer = self._open()
+        async with asyncio.timeout(timeout_s):
+            await self._lock(turnstile)
+            try:
+                await self._lock(writer)
+            finally:
+                fcntl.flock(turnstile, fcntl.LOCK_UN)
+
+    async def _lock(self, fd: int) -> None:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            pass
+        waiting = asyncio.get_running_loop().run_in_executor(
+            self._waiter, fcntl.flock, fd, fcntl.LOCK_EX
+        )
+        try:
+            await asyncio.shield(waiting)
+        except BaseException:
+            # Timed out or cancelled: the thread still waits; let go once it gets the lock.
+            waiting.add_done_callback(lambda _done: fcntl.flock(fd, fcntl.LOCK_UN))
+            raise
+
+    def release(self) -> None:
+        if self._fds is not None:
+            fcntl.flock(self._fds[1], fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        self._waiter.shutdown(wait=False)
+        if self._fds is not None:
+            for fd in self._fds:
+                os.close(fd)
+            self._fds = None
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:
