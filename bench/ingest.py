@@ -444,7 +444,10 @@ async def drive_busy(
 ) -> tuple[list[Result], BusyRun]:
     """`dunbot serve` with the worker `mode` working off a backlog, and the bare route, both
     measured while it works."""
-    database_url = f"sqlite+aiosqlite:///{workdir / f'busy-{mode}.db'}"
+    if args.dunbot_db:  # a fresh database on that PostgreSQL server
+        database_url = await fresh_postgres_database(args.dunbot_db, f"dunbot_bench_busy_{mode}")
+    else:
+        database_url = f"sqlite+aiosqlite:///{workdir / f'busy-{mode}.db'}"
     await asyncio.to_thread(_upgrade, database_url)
     await seed_backlog(database_url, args.backlog)
     server = DunbotServe(
@@ -482,6 +485,21 @@ async def drive_busy(
         load_average=round(os.getloadavg()[0], 1),
     )
     return results, run
+
+
+async def fresh_postgres_database(server_url: str, name: str) -> str:
+    """Drop and create database `name` on the server of `server_url`; its URL."""
+    from sqlalchemy import make_url, text
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    engine = create_async_engine(server_url, isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            await connection.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        await engine.dispose()
+    return make_url(server_url).set(database=name).render_as_string(hide_password=False)
 
 
 def _upgrade(database_url: str) -> None:
