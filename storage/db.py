@@ -166,8 +166,11 @@ class _WriterFileLock:
     """
 
     def __init__(self, database_path: str) -> None:
+        if database_path.startswith("file:"):  # a URI filename (file:/path?mode=ro)
+            database_path = database_path.removeprefix("file:").split("?", 1)[0]
         self._paths = (f"{database_path}-writers.lock", f"{database_path}-writer.lock")
         self._fds: tuple[int, int] | None = None
+        self._unusable = False  # no lock files here (read-only place): SQLite's busy handler
         self._waiter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer-lock")
 
     def _open(self) -> tuple[int, int]:
@@ -177,7 +180,13 @@ class _WriterFileLock:
         return self._fds
 
     async def acquire(self, *, timeout_s: float) -> None:
-        turnstile, writer = self._open()
+        if self._unusable:
+            return
+        try:
+            turnstile, writer = self._open()
+        except OSError:
+            self._unusable = True
+            return
         async with asyncio.timeout(timeout_s):
             await self._lock(turnstile)
             try:
@@ -202,7 +211,7 @@ class _WriterFileLock:
             raise
 
     def release(self) -> None:
-        if self._fds is not None:
+        if self._fds is not None and not self._unusable:
             fcntl.flock(self._fds[1], fcntl.LOCK_UN)
 
     def close(self) -> None:
