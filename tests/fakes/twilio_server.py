@@ -2,6 +2,8 @@
 
     with FakeTwilio() as twilio:                  # TWILIO_API_BASE = twilio.base_url
         twilio.fail_next(status=429)              # or code=21610 (opted out), status=500 …
+        twilio.drop_after_create()                # stored, connection cut before the answer
+        twilio.hang_after_create()                # stored, answer held (`twilio.hung` is set)
         ...
         [message] = twilio.messages              # what was created: To, From, Body, sid
 
@@ -11,6 +13,7 @@ Twilio's (a message resource, or `{"code", "message", "more_info", "status"}` er
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import itertools
 import threading
@@ -44,6 +47,7 @@ class _State:
     messages: list[CreatedMessage] = field(default_factory=list)
     faults: list[_Fault] = field(default_factory=list)
     drop_next: int = 0
+    hang_next: int = 0
 
 
 class FakeTwilio(ThreadedAiohttpServer[CreatedMessage]):
@@ -59,6 +63,8 @@ class FakeTwilio(ThreadedAiohttpServer[CreatedMessage]):
         self._ids = itertools.count(1)
         self.attempts = 0  # every create request, answered or not
         self.arrived = threading.Event()
+        self.hung = threading.Event()  # set once a `hang_after_create` message is stored
+        self._hanging: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
 
     def _add_routes(self, app: web.Application) -> None:
         app.router.add_post("/2010-04-01/Accounts/{sid}/Messages.json", self._create)
@@ -78,6 +84,17 @@ class FakeTwilio(ThreadedAiohttpServer[CreatedMessage]):
         """The next create is stored, then the connection is cut before the answer."""
         with self._lock:
             self._state.drop_next += 1
+
+    def hang_after_create(self) -> None:
+        """The next create is stored, then its answer is held until the server stops."""
+        with self._lock:
+            self._state.hang_next += 1
+
+    def _before_stop(self) -> None:
+        with self._lock:
+            hanging, self._hanging = self._hanging, []
+        for loop, future in hanging:
+            loop.call_soon_threadsafe(_resolve, future)
 
     def _authorised(self, request: web.Request) -> bool:
         expected = base64.b64encode(f"{self.account_sid}:{self.auth_token}".encode()).decode()
@@ -101,6 +118,9 @@ class FakeTwilio(ThreadedAiohttpServer[CreatedMessage]):
             drop = self._state.drop_next > 0
             if drop:
                 self._state.drop_next -= 1
+            hang = not drop and self._state.hang_next > 0
+            if hang:
+                self._state.hang_next -= 1
         if fault is not None:
             return _error(fault.status, fault.code, f"fake Twilio error {fault.code}")
         to = str(form.get("To", ""))
@@ -118,6 +138,14 @@ class FakeTwilio(ThreadedAiohttpServer[CreatedMessage]):
         with self._lock:
             self._state.messages.append(message)
         self._record(message)
+        if hang:  # the message exists; the client waits for an answer that never comes
+            loop = asyncio.get_running_loop()
+            future: asyncio.Future[None] = loop.create_future()
+            with self._lock:
+                self._hanging.append((loop, future))
+            self.hung.set()
+            await future
+            return web.Response(status=500)
         if drop and request.transport is not None:
             request.transport.close()  # the message exists; the answer never arrives
             return web.Response(status=500)
@@ -149,3 +177,8 @@ def _error(status: int, code: int, message: str) -> web.Response:
         },
         status=status,
     )
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
