@@ -96,6 +96,7 @@ class Settings(BaseSettings):
     # Payment rating A–D: upper bounds for A, B, C (docs/playbooks.md, "Customer facts").
     customer_rating_delay_days: str = "5,15,30"
     customer_rating_failed_payments: str = "0,1,3"
+    cancellation_survey_url: str | None = None  # https:// link in cancellation confirmations
 
     dashboard_token: SecretStr | None = None
     api_docs: bool = False  # serve /openapi.json, /docs and /redoc (off: they map the API)

@@ -34,6 +34,8 @@ def playbook_config(settings: Settings) -> PlaybookConfig:
             "approvals": settings.slack_approvals_channel,
         },
         email_from=settings.email_from,
+        company_name=settings.company_name,
+        cancellation_survey_url=settings.cancellation_survey_url,
         escape_value=escape_value,
         escape_text=escape_template_text,
     )

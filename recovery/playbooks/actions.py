@@ -138,6 +138,21 @@ ACTION_SPECS: dict[str, ActionSpec] = {
             reads=lambda _kind: ("customer",),
         ),
         ActionSpec(
+            type="email_cancellation",
+            summary="email the customer a confirmation of the cancellation (once)",
+            params=(
+                Param(
+                    "closeout",
+                    "choice",
+                    required=False,
+                    default="skip",
+                    choices=("skip", "send"),
+                ),
+            ),
+            approvable=True,
+            reads=lambda _kind: ("customer",),
+        ),
+        ActionSpec(
             type="wait",
             summary="wait before the next action",
             params=(Param("duration", "duration"),),

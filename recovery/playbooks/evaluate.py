@@ -165,6 +165,11 @@ def describe_action(
         channel = params["channel"]
         shown = (channel_names or {}).get(channel, channel)
         return f"alert {shown} that invoice {subject_id(facts) or '(none)'} is overdue"
+    if action.type == "email_cancellation":
+        text = f"email customer {customer_id(facts) or '(none)'} a cancellation confirmation"
+        if needs_approval(action, facts, kind=facts.kind):
+            text += " — after an approval in Slack"
+        return text
     if action.type == "wait":
         return f"wait {params['duration']} ({parse_duration(params['duration'])})"
     return action.spec.summary

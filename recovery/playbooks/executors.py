@@ -92,6 +92,30 @@ async def email_team(run: Execution) -> str:
     return f"emailed {params['to']}"
 
 
+async def email_cancellation(run: Execution) -> str:
+    """The customer's cancellation confirmation (rendered at firing), once, never resent."""
+    params = run.params
+    if params.get("skip"):
+        return str(params["skip"])
+    if run.mailer is None:
+        raise ActionFailed("email is not configured")
+    if not params.get("to"):
+        raise ActionFailed("the customer has no email address")
+    if not await run.claim():
+        return "already_sent"
+    await run.mailer.send(
+        OutgoingEmail(
+            message_id=f"<playbook-{run.action_id}-{run.firing_id}@dunbot>",
+            from_addr=run.config.email_from,
+            to_addr=params["to"],
+            subject=params["subject"],
+            text_body=params.get("body", ""),
+            html_body=params.get("html") or f"<pre>{html.escape(params.get('body', ''))}</pre>",
+        )
+    )
+    return f"emailed the cancellation confirmation ({params.get('language')})"
+
+
 async def set_customer_metadata(run: Execution) -> str:
     """Set metadata on the Stripe customer unless every key already has its value."""
     customer = run.params.get("customer")
@@ -132,6 +156,7 @@ async def refund_charge(run: Execution) -> str:
 EXECUTORS: dict[str, Executor] = {
     "slack": post_to_slack,
     "email_team": email_team,
+    "email_cancellation": email_cancellation,
     "set_customer_metadata": set_customer_metadata,
     "refund_charge": refund_charge,
 }

@@ -50,7 +50,7 @@ RULE_KEYS = (
     "crossing",
 )
 ACTION_KEYS = ("type", "approval", "approval_above")
-INVOICE_ONLY_ACTIONS = frozenset({"alert_overdue"})
+ACTION_OBJECT_KIND = {"alert_overdue": "invoice", "email_cancellation": "subscription"}
 _TOML_POSITION = re.compile(r"\(at line (\d+), column (\d+)\)")
 MAX_NAME = 100
 
@@ -427,9 +427,10 @@ class _RuleLoader:
             except ActionError as error:
                 self.problem(f"{spec.type}: {error}", key=param.name, action=position)
         for kind in kinds:
-            if spec.type in INVOICE_ONLY_ACTIONS and kind != "invoice":
+            wanted = ACTION_OBJECT_KIND.get(spec.type)
+            if wanted is not None and kind != wanted:
                 self.problem(
-                    f"{spec.type}: works on invoice events only (a {kind} event has no invoice)",
+                    f"{spec.type}: works on {wanted} events only, not on a {kind} event",
                     key="type",
                     action=position,
                 )

@@ -78,6 +78,8 @@ class PlaybookConfig:
     escape_value: Callable[[str], str] = _identity  # Slack mrkdwn for customer data
     escape_text: Callable[[str], str] = _identity  # Slack mrkdwn for a template's own text
     max_attempts: int = 6
+    company_name: str = "Example Inc."
+    cancellation_survey_url: str | None = None  # a link in the cancellation confirmation
 
     def channel(self, name: str) -> str | None:
         """A rule's channel name (alerts, collections, approvals) or id → a channel id."""

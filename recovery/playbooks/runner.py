@@ -25,6 +25,7 @@ from recovery import audit
 from recovery.customers.rules import owners_of
 from recovery.jobkinds import JobKind
 from recovery.money import format_amount
+from recovery.playbooks.cancellation import cancelled_by_dunbot, render_cancellation
 from recovery.playbooks.durations import parse_duration
 from recovery.playbooks.evaluate import (
     action_amount,
@@ -88,6 +89,7 @@ SETTLING_EVENT_TYPES = frozenset(
 )
 SETTLED_INVOICE_STATUSES = frozenset({"paid", "void", "uncollectible"})
 Status = PlaybookActionStatus
+EMAIL_ACTIONS = frozenset({"email_team", "email_cancellation"})  # sent once, never resent
 
 
 def idempotency_key(*, rule_name: str, event_id: str, position: int) -> str:
@@ -319,11 +321,42 @@ class PlaybookRunner:
             params["customer_name"] = name if isinstance(name, str) else None
             owner = facts.customer_facts.get("owner")
             params["owner"] = owner if isinstance(owner, str) else None
+        elif action.type == "email_cancellation":
+            params.update(self._cancellation_params(facts, closeout=p["closeout"]))
         elif action.type == "wait":
             params["duration"] = p["duration"]
             params["seconds"] = parse_duration(p["duration"]).total_seconds()
         params["idempotency_key"] = idempotency_key(
             rule_name=rule.name, event_id=event_id, position=position
+        )
+        return params
+
+    def _cancellation_params(self, facts: EventFacts, *, closeout: str) -> dict[str, Any]:
+        """The confirmation rendered now (customer re-read), or why it is not sent."""
+        params: dict[str, Any] = {"customer": customer_id(facts)}
+        if cancelled_by_dunbot(facts.obj) and closeout != "send":
+            params["skip"] = "cancelled by dunbot's close-out: no confirmation (closeout = skip)"
+            return params
+        customer = facts.related.get("customer")
+        if not customer or customer.get("deleted"):
+            params["skip"] = "the customer could not be read: no confirmation sent"
+            return params
+        email = render_cancellation(
+            facts.obj,
+            customer,
+            company=self.config.company_name,
+            survey_url=self.config.cancellation_survey_url,
+        )
+        if email is None:
+            params["skip"] = "the customer has no email address: no confirmation sent"
+            return params
+        params.update(
+            to=email.to,
+            subject=email.subject,
+            body=email.text,
+            html=email.html,
+            language=email.language,
+            non_payment=email.non_payment,
         )
         return params
 
@@ -375,7 +408,7 @@ class PlaybookRunner:
             return "missing"
         if firing.mode == Mode.DRY_RUN.value:
             return await self._report_dry_run(firing)
-        if action.status in (Status.RUNNING,) and action.type == "email_team":
+        if action.status in (Status.RUNNING,) and action.type in EMAIL_ACTIONS:
             return await self._interrupted_email(action, firing)
         if action.status not in (Status.PENDING, Status.APPROVED):
             return f"skipped_{action.status}"
@@ -392,7 +425,7 @@ class PlaybookRunner:
             if final_attempt:
                 await self._fail(action, firing, f"{type(error).__name__}: {error}")
                 return "failed"
-            if action.type == "email_team":
+            if action.type in EMAIL_ACTIONS:
                 await self._set_status(action.id, Status.PENDING, expect=(Status.RUNNING,))
             raise
         except (PermanentMailError, UnknownMailOutcome, MailError) as error:

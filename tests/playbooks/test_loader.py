@@ -27,6 +27,7 @@ def test_example_playbooks_are_valid_and_all_enabled() -> None:
         "Very large payment: mark VIP",
         "Early fraud warning: refund",
         "Overdue over 500 USD: collections",
+        "Subscription cancelled: confirmation email",
     ]
     assert all(rule.enabled and rule.mode is Mode.LIVE for rule in playbook.rules)
     refund = playbook.rules[2].actions[0]

@@ -33,7 +33,7 @@ def test_check_passes_the_example_file_and_lists_write_permissions(workdir: Path
         app, ["rules", "check", "--file", str(REPO_ROOT / "playbooks.example.toml")]
     )
     assert result.exit_code == 0, result.output
-    assert "9 rule(s), 9 enabled — OK" in result.output
+    assert "10 rule(s), 10 enabled — OK" in result.output
     assert "needs Stripe write permission Refunds: Early fraud warning: refund" in result.output
 
 
