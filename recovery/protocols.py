@@ -28,6 +28,14 @@ class NotFoundError(Exception):
     """The billing object does not exist."""
 
 
+class PaymentDeclined(Exception):  # noqa: N818 - an outcome the caller expects
+    """A payment attempt was declined (`decline_code` as the card network said, if any)."""
+
+    def __init__(self, message: str, *, decline_code: str | None = None) -> None:
+        super().__init__(message)
+        self.decline_code = decline_code
+
+
 class BillingReader(Protocol):
     """Reads from the billing system (Stripe). Every call may raise BillingError."""
 
@@ -45,7 +53,7 @@ class BillingReader(Protocol):
 
 
 class BillingWriter(Protocol):
-    """Changes in the billing system (Stripe). Planned: no adapter implements it yet.
+    """Changes in the billing system (Stripe), implemented by bot/adapters/stripe_billing.py.
 
     Every call carries an idempotency key, so a job retried after a crash repeats the same
     request instead of making a second change; every call may raise BillingError.
@@ -65,7 +73,9 @@ class BillingWriter(Protocol):
         self, subscription_id: str, *, at_period_end: bool, idempotency_key: str
     ) -> None: ...
 
-    async def pay_invoice(self, invoice_id: str, *, idempotency_key: str) -> None: ...
+    async def pay_invoice(self, invoice_id: str, *, idempotency_key: str) -> None:
+        """Charge the invoice now; raises PaymentDeclined on a decline; paid already → None."""
+        ...
 
     async def mark_invoice_uncollectible(
         self, invoice_id: str, *, idempotency_key: str

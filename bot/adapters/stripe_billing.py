@@ -34,7 +34,7 @@ from tenacity import (
 from recovery.customers.facts import InvoiceRecord
 from recovery.customers.records import invoice_record
 from recovery.domain import CustomerSnapshot, DeclineInfo, InvoiceSnapshot
-from recovery.protocols import BillingError, NotFoundError
+from recovery.protocols import BillingError, NotFoundError, PaymentDeclined
 from recovery.snapshots import (
     customer_snapshot,
     decline_from_charge,
@@ -132,6 +132,17 @@ async def _stripe_call(what: str) -> AsyncIterator[None]:
 
 
 MAX_SWEPT_INVOICES = 10_000
+
+
+@asynccontextmanager
+async def _refused(what: str) -> AsyncIterator[None]:
+    """A write Stripe refuses (400: wrong state) as a BillingError saying why."""
+    try:
+        yield
+    except stripe.InvalidRequestError as exc:
+        if exc.http_status == 404:
+            raise
+        raise BillingError(f"Stripe refused to {what}: {exc.user_message or exc.code}") from exc
 
 
 class StripeBilling:
@@ -385,9 +396,9 @@ class StripeBilling:
     async def cancel_subscription(
         self, subscription_id: str, *, at_period_end: bool, idempotency_key: str
     ) -> None:
-        """Cancel now, or at the end of the current period."""
+        """Cancel now, or at the end of the current period; one already cancelled is left."""
         options: RequestOptions = {"idempotency_key": idempotency_key}
-        async with _stripe_call(f"subscription {subscription_id} (cancel)"):
+        async with _stripe_call(f"subscription {subscription_id} (cancel)"), _refused("cancel"):
             if at_period_end:
                 await self._client.v1.subscriptions.update_async(
                     subscription_id, {"cancel_at_period_end": True}, options
@@ -396,13 +407,31 @@ class StripeBilling:
                 await self._client.v1.subscriptions.cancel_async(subscription_id, None, options)
 
     async def pay_invoice(self, invoice_id: str, *, idempotency_key: str) -> None:
+        """Charge the invoice's payment method now (`POST /v1/invoices/{id}/pay`).
+
+        A decline raises PaymentDeclined; an invoice already paid is success, not an error.
+        """
         async with _stripe_call(f"invoice {invoice_id} (pay)"):
-            await self._client.v1.invoices.pay_async(
-                invoice_id, None, {"idempotency_key": idempotency_key}
-            )
+            try:
+                await self._client.v1.invoices.pay_async(
+                    invoice_id, None, {"idempotency_key": idempotency_key}
+                )
+            except stripe.CardError as exc:
+                raise PaymentDeclined(
+                    f"the payment of {invoice_id} was declined ({exc.code})",
+                    decline_code=getattr(exc.error, "decline_code", None) if exc.error else None,
+                ) from exc
+            except stripe.InvalidRequestError as exc:
+                if exc.code == "invoice_already_paid":
+                    return
+                raise BillingError(
+                    f"Stripe refused to pay {invoice_id}: {exc.user_message or exc.code}"
+                ) from exc
 
     async def mark_invoice_uncollectible(self, invoice_id: str, *, idempotency_key: str) -> None:
+        """Mark an open invoice uncollectible (Stripe stops collecting it)."""
         async with _stripe_call(f"invoice {invoice_id} (mark uncollectible)"):
-            await self._client.v1.invoices.mark_uncollectible_async(
-                invoice_id, None, {"idempotency_key": idempotency_key}
-            )
+            async with _refused("mark uncollectible"):
+                await self._client.v1.invoices.mark_uncollectible_async(
+                    invoice_id, None, {"idempotency_key": idempotency_key}
+                )

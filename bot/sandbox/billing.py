@@ -26,7 +26,7 @@ from recovery.customers.facts import InvoiceRecord
 from recovery.customers.records import invoice_record
 from recovery.decline import categorise_decline
 from recovery.domain import CustomerSnapshot, DeclineInfo, InvoiceSnapshot
-from recovery.protocols import NotFoundError
+from recovery.protocols import BillingError, NotFoundError
 from recovery.snapshots import customer_snapshot, invoice_snapshot
 
 JsonObject = dict[str, Any]
@@ -79,6 +79,8 @@ class SandboxBilling(SandboxPayments):
         self._invoices: dict[str, JsonObject] = {}
         self._declines: dict[str, DeclineInfo] = {}
         self._ids = itertools.count(1)
+        self._written: dict[str, JsonObject | None] = {}  # idempotency key → its event
+        self.written_events: list[JsonObject] = []  # events of dunbot's own writes, in order
 
     def __repr__(self) -> str:
         return (
@@ -401,6 +403,36 @@ class SandboxBilling(SandboxPayments):
     async def decline_info(self, invoice: InvoiceSnapshot) -> DeclineInfo:
         """Why the invoice's latest payment attempt failed; UNKNOWN if none was recorded."""
         return self._declines.get(invoice.id, DeclineInfo()).model_copy()
+
+    # -- BillingWriter: dunbot's own writes, once per idempotency key -------------------------
+
+    async def pay_invoice(self, invoice_id: str, *, idempotency_key: str) -> None:
+        """Pay an open invoice in full (the sandbox's cards always succeed); paid → nothing."""
+        if idempotency_key in self._written:
+            return
+        if self._invoice_dict(invoice_id)["status"] == "paid":
+            self._written[idempotency_key] = None
+            return
+        self._remember(idempotency_key, self.pay(invoice_id))
+
+    async def mark_invoice_uncollectible(self, invoice_id: str, *, idempotency_key: str) -> None:
+        if idempotency_key in self._written:
+            return
+        try:
+            event = self.mark_uncollectible(invoice_id)
+        except SandboxError as error:
+            raise BillingError(str(error)) from None
+        self._remember(idempotency_key, event)
+
+    async def cancel_subscription(
+        self, subscription_id: str, *, at_period_end: bool, idempotency_key: str
+    ) -> None:
+        """The sandbox has no subscriptions yet."""
+        raise NotFoundError(f"subscription {subscription_id} not found in the sandbox")
+
+    def _remember(self, idempotency_key: str, event: JsonObject) -> None:
+        self._written[idempotency_key] = event
+        self.written_events.append(event)
 
     # -- lookups --------------------------------------------------------------------------------
 

@@ -103,6 +103,8 @@ class _State:
     early_fraud_warnings: dict[str, JsonObject] = field(default_factory=dict)
     idempotent: dict[tuple[str, str], tuple[int, JsonObject]] = field(default_factory=dict)
     portal_sessions: dict[str, JsonObject] = field(default_factory=dict)  # by idempotency key
+    subscriptions: dict[str, JsonObject] = field(default_factory=dict)
+    declines: dict[str, list[str]] = field(default_factory=dict)  # invoice → next decline codes
 
 
 class _Unset:
@@ -615,12 +617,13 @@ class FakeStripe(ThreadedAiohttpServer[RecordedRequest]):
             if fault is not None:
                 raise _fault_error(fault)
             extra: dict[str, str] = {}
-            if request.method == "POST":
+            if request.method in ("POST", "DELETE"):
                 form = await request.post()
                 query = {**query, **{key: str(value) for key, value in form.items()}}
                 key = request.headers.get("Idempotency-Key")
                 query["__idempotency_key"] = key or ""
-                status, body, replayed = self._post(request.path, query, key)
+                target = request.path if request.method == "POST" else f"DELETE {request.path}"
+                status, body, replayed = self._post(target, query, key)
                 if replayed:
                     extra["Idempotent-Replayed"] = "true"
             else:
@@ -671,6 +674,11 @@ class FakeStripe(ThreadedAiohttpServer[RecordedRequest]):
             return status, copy.deepcopy(body), False
 
     def _write(self, path: str, form: dict[str, str]) -> JsonObject:
+        if path.startswith("DELETE "):
+            match = re.fullmatch(r"DELETE /v1/subscriptions/([^/]+)", path)
+            if match:
+                return self._cancel_subscription(form, match.group(1))
+            raise _unrecognised("DELETE", path.removeprefix("DELETE "))
         if path == "/v1/refunds":
             return self._create_refund(form)
         match = re.fullmatch(r"/v1/customers/([^/]+)", path)
@@ -729,6 +737,9 @@ class FakeStripe(ThreadedAiohttpServer[RecordedRequest]):
     def _get_early_fraud_warning(self, query: dict[str, str], warning_id: str) -> JsonObject:
         return _lookup(self._state.early_fraud_warnings, warning_id, "radar.early_fraud_warning")
 
+    def _get_subscription(self, query: dict[str, str], subscription_id: str) -> JsonObject:
+        return _lookup(self._state.subscriptions, subscription_id, "subscription")
+
     def _get_refund(self, query: dict[str, str], refund_id: str) -> JsonObject:
         return _lookup(self._state.refunds, refund_id, "refund")
 
@@ -744,11 +755,132 @@ class FakeStripe(ThreadedAiohttpServer[RecordedRequest]):
             (r"/v1/payment_intents/([^/]+)", self._get_payment_intent),
             (r"/v1/charges/([^/]+)", self._get_charge),
             (r"/v1/refunds/([^/]+)", self._get_refund),
+            (r"/v1/subscriptions/([^/]+)", self._get_subscription),
             (r"/v1/radar/early_fraud_warnings/([^/]+)", self._get_early_fraud_warning),
         ]
 
     def _post_routes(self) -> list[tuple[str, Callable[..., JsonObject]]]:
-        return [(r"/v1/billing_portal/sessions", self._create_portal_session)]
+        return [
+            (r"/v1/billing_portal/sessions", self._create_portal_session),
+            (r"/v1/invoices/([^/]+)/pay", self._pay_invoice),
+            (r"/v1/invoices/([^/]+)/mark_uncollectible", self._mark_uncollectible),
+            (r"/v1/subscriptions/([^/]+)", self._update_subscription),
+        ]
+
+    # -- billing writes: pay, mark uncollectible, subscriptions --------------------------------
+
+    def add_subscription(
+        self,
+        *,
+        customer: str,
+        id: str | None = None,
+        interval: str = "month",
+        status: str = "active",
+        nickname: str | None = None,
+        metadata: dict[str, str] | None = None,
+        **fields: Any,
+    ) -> JsonObject:
+        """Add a subscription (the fixture's, one item) and return it."""
+        subscription = load_fixture("subscription")
+        price = subscription["items"]["data"][0]["price"]
+        price["recurring"]["interval"] = interval
+        price["nickname"] = nickname
+        subscription.update(
+            id=id or _random_id("sub"),
+            customer=customer,
+            status=status,
+            metadata=dict(metadata or {}),
+            cancel_at_period_end=False,
+            canceled_at=None,
+            ended_at=None,
+            cancellation_details={"comment": None, "feedback": None, "reason": None},
+        )
+        subscription.update(fields)
+        with self._lock:
+            self._state.subscriptions[subscription["id"]] = subscription
+        return copy.deepcopy(subscription)
+
+    def invoices_attempts(self, invoice_id: str) -> int:
+        """How many payment attempts the invoice has had (`attempt_count`)."""
+        with self._lock:
+            return int(self._state.invoices[invoice_id].get("attempt_count") or 0)
+
+    def subscription(self, subscription_id: str) -> JsonObject:
+        with self._lock:
+            return copy.deepcopy(self._state.subscriptions[subscription_id])
+
+    def decline_next_payments(
+        self, invoice_id: str, *, count: int = 1, code: str = "card_declined"
+    ) -> None:
+        """The next `count` `POST /v1/invoices/{id}/pay` are declined with `code`."""
+        with self._lock:
+            self._state.declines.setdefault(invoice_id, []).extend([code] * count)
+
+    def _pay_invoice(self, form: dict[str, str], invoice_id: str) -> JsonObject:
+        invoice = _lookup(self._state.invoices, invoice_id, "invoice")
+        if invoice["status"] == "paid":
+            raise StripeApiError(
+                400, message="Invoice is already paid", code="invoice_already_paid"
+            )
+        if invoice["status"] != "open":
+            raise StripeApiError(
+                400,
+                message=f"You can only pay an open invoice; this one is {invoice['status']}.",
+                code="invoice_not_open",
+            )
+        invoice["attempt_count"] = int(invoice.get("attempt_count") or 0) + 1
+        invoice["attempted"] = True
+        declines = self._state.declines.get(invoice_id) or []
+        if declines:
+            error = StripeApiError(
+                402, message="Your card was declined.", type_="card_error", code="card_declined"
+            )
+            error.body["error"]["decline_code"] = declines.pop(0)
+            raise error
+        invoice.update(status="paid", amount_paid=invoice["amount_due"], amount_remaining=0)
+        invoice["status_transitions"]["paid_at"] = self._next_created()
+        return invoice
+
+    def _mark_uncollectible(self, form: dict[str, str], invoice_id: str) -> JsonObject:
+        invoice = _lookup(self._state.invoices, invoice_id, "invoice")
+        if invoice["status"] != "open":
+            raise StripeApiError(
+                400,
+                message=f"You can only mark an open invoice uncollectible; this one is "
+                f"{invoice['status']}.",
+                code="invoice_not_open",
+            )
+        invoice["status"] = "uncollectible"
+        invoice["status_transitions"]["marked_uncollectible_at"] = self._next_created()
+        return invoice
+
+    def _update_subscription(self, form: dict[str, str], subscription_id: str) -> JsonObject:
+        subscription = _lookup(self._state.subscriptions, subscription_id, "subscription")
+        if subscription["status"] == "canceled":
+            raise StripeApiError(
+                400,
+                message="A canceled subscription can only update its cancellation_details "
+                "and metadata.",
+            )
+        if "cancel_at_period_end" in form:
+            subscription["cancel_at_period_end"] = form["cancel_at_period_end"] == "true"
+        for name, value in form.items():
+            found = re.fullmatch(r"metadata\[([^\]]+)\]", name)
+            if found:
+                subscription.setdefault("metadata", {})[found.group(1)] = value
+        return subscription
+
+    def _cancel_subscription(self, form: dict[str, str], subscription_id: str) -> JsonObject:
+        subscription = _lookup(self._state.subscriptions, subscription_id, "subscription")
+        if subscription["status"] == "canceled":
+            raise StripeApiError(
+                400,
+                message=f"No such subscription: '{subscription_id}' is already canceled",
+                code="resource_missing",
+            )
+        now = self._next_created()
+        subscription.update(status="canceled", canceled_at=now, ended_at=now)
+        return subscription
 
     def _create_portal_session(self, query: dict[str, str]) -> JsonObject:
         """A customer portal session, as `POST /v1/billing_portal/sessions` answers."""
