@@ -9,12 +9,10 @@ from hypothesis import strategies as st
 from bot.slack.command_parser import (
     HELP_TEXT,
     SUBCOMMANDS,
+    Command,
     CommandError,
-    Exclude,
     Help,
-    Include,
     ListCases,
-    Mine,
     Pause,
     Ref,
     RefKind,
@@ -194,8 +192,6 @@ def test_plausible_word_salad_only_ever_raises_command_error(words: list[str]) -
     except CommandError as error:
         assert error.usage
     else:
-        assert isinstance(
-            result, Pause | Resume | Status | ListCases | Exclude | Include | Mine | Help
-        )
+        assert isinstance(result, Command)
         if isinstance(result, Pause) and result.until is not None:
             assert NOW < result.until <= NOW + timedelta(days=367)
