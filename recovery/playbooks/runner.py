@@ -448,13 +448,10 @@ class PlaybookRunner:
             )
             if rows_affected(done) != 1:
                 return "already_done"
-            await audit.record(
+            await _audit_firing(
                 session,
-                actor=f"playbook:{firing.rule_name}",
+                firing,
                 action="playbook.action_done",
-                customer_id=firing.customer_id,
-                rule=firing.rule_name,
-                rule_version=firing.rule_version,
                 event_id=firing.event_id,
                 type=action.type,
                 position=action.position,
@@ -569,13 +566,10 @@ class PlaybookRunner:
                 cancelled = await cancel_open_actions(
                     session, firing_ids=[firing.id], reason=f"invoice {settled}"
                 )
-                await audit.record(
+                await _audit_firing(
                     session,
-                    actor=f"playbook:{firing.rule_name}",
+                    firing,
                     action="playbook.cancelled",
-                    customer_id=firing.customer_id,
-                    rule=firing.rule_name,
-                    rule_version=firing.rule_version,
                     subject=firing.subject_id,
                     actions=cancelled,
                     reason=f"invoice {settled}",
@@ -613,13 +607,10 @@ class PlaybookRunner:
             )
             if rows_affected(result) != 1:
                 return "already_requested"
-            await audit.record(
+            await _audit_firing(
                 session,
-                actor=f"playbook:{firing.rule_name}",
+                firing,
                 action="playbook.approval_requested",
-                customer_id=firing.customer_id,
-                rule=firing.rule_name,
-                rule_version=firing.rule_version,
                 event_id=firing.event_id,
                 type=action.type,
                 describe=action.params.get("describe"),
@@ -663,13 +654,10 @@ class PlaybookRunner:
                 .where(PlaybookFiring.id == firing.id)
                 .values(status=FiringStatus.FAILED, finished_at=utcnow())
             )
-            await audit.record(
+            await _audit_firing(
                 session,
-                actor=f"playbook:{firing.rule_name}",
+                firing,
                 action="playbook.action_failed",
-                customer_id=firing.customer_id,
-                rule=firing.rule_name,
-                rule_version=firing.rule_version,
                 event_id=firing.event_id,
                 type=action.type,
                 status=str(status),
@@ -760,13 +748,11 @@ class PlaybookRunner:
         await session.refresh(action)
         firing = await session.get(PlaybookFiring, action.firing_id)
         assert firing is not None
-        await audit.record(
+        await _audit_firing(
             session,
+            firing,
             actor=f"slack:{user}",
             action="playbook.approved" if approve else "playbook.rejected",
-            customer_id=firing.customer_id,
-            rule=firing.rule_name,
-            rule_version=firing.rule_version,
             event_id=firing.event_id,
             type=action.type,
             describe=action.params.get("describe"),
@@ -801,3 +787,23 @@ class PlaybookRunner:
             )
         else:
             await self.notifier.sync_action_card(action_id=int(payload["action_id"]))
+
+
+async def _audit_firing(
+    session: AsyncSession,
+    firing: PlaybookFiring,
+    *,
+    action: str,
+    actor: str | None = None,
+    **detail: Any,
+) -> None:
+    """One audit entry about a firing: its rule, version and customer; the rule acts unless told."""
+    await audit.record(
+        session,
+        actor=actor or f"playbook:{firing.rule_name}",
+        action=action,
+        customer_id=firing.customer_id,
+        rule=firing.rule_name,
+        rule_version=firing.rule_version,
+        **detail,
+    )
