@@ -14,9 +14,15 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.playbooks.home import TOGGLE_ACTION_ID, parse_toggle_value
-from bot.playbooks.overdue_cards import CLAIM_ACTION_ID, parse_claim_value
-from bot.playbooks.slack_cards import APPROVE_ACTION_ID, REJECT_ACTION_ID, parse_button_value
+from bot.playbooks.overdue_cards import CLAIM_ACTION_ID, OVERDUE_CARD_KIND, parse_claim_value
+from bot.playbooks.slack_cards import (
+    APPROVE_ACTION_ID,
+    CARD_KIND,
+    REJECT_ACTION_ID,
+    parse_button_value,
+)
 from bot.slack.jobs import enqueue_ephemeral, enqueue_home
+from bot.slack.middleware import FOREIGN_CARD, clicked_message, posted_at
 from recovery import audit
 from recovery.jobkinds import JobKind
 from recovery.playbooks.runner import Decision, PlaybookRunner
@@ -69,6 +75,11 @@ def register_playbook_listeners(
                 elif action_id is None:
                     log.warning("bad playbook button value")
                     text = "This button is not one of dunbot's current cards."
+                elif not await posted_at(
+                    session, clicked_message(body), card_kind=CARD_KIND, subject_id=action_id
+                ):
+                    log.warning("playbook button value of another card")
+                    text = FOREIGN_CARD
                 else:
                     decision = await runner.decide_in(
                         session, action_id, approve=approve, user=user
@@ -96,6 +107,11 @@ def register_playbook_listeners(
             elif action_id is None:
                 log.warning("bad overdue claim button value")
                 text = "This button is not one of dunbot's current cards."
+            elif not await posted_at(
+                session, clicked_message(body), card_kind=OVERDUE_CARD_KIND, subject_id=action_id
+            ):
+                log.warning("overdue claim button value of another card")
+                text = FOREIGN_CARD
             else:
                 text = await claim_overdue(session, action_id=action_id, user=user)
             await enqueue_ephemeral(session, channel=channel, user=user, text=text)

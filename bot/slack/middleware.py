@@ -16,6 +16,7 @@ from typing import Any
 
 from slack_bolt.response import BoltResponse
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.slack.deps import Role, SlackDeps
 from bot.slack.errors import VERIFIED, CardError, MalformedRequest, RoleError, dig, user_of
@@ -84,7 +85,8 @@ def _user(body: Any) -> str:
     return user
 
 
-def _message_of(body: dict[str, Any]) -> MessageRef | None:
+def clicked_message(body: dict[str, Any]) -> MessageRef | None:
+    """The channel and ts of the message a button was clicked on, if the body says."""
     channel = dig(body, "channel", "id") or dig(body, "container", "channel_id")
     ts = dig(body, "message", "ts") or dig(body, "container", "message_ts")
     try:
@@ -133,7 +135,7 @@ def card_click(kind: CardKind, db: Database) -> Middleware:
         except MetadataError as error:
             log.warning("bad button value", extra={"error": str(error)})
             raise CardError(NOT_OUR_CARD) from None
-        message = _message_of(body)
+        message = clicked_message(body)
         if message is None or not await _shows(db, message, card):
             log.warning("button value of another card", extra={"card_kind": card.kind.value})
             raise CardError(FOREIGN_CARD)
@@ -152,13 +154,26 @@ def card_click(kind: CardKind, db: Database) -> Middleware:
 async def _shows(db: Database, message: MessageRef, card: CardRef) -> bool:
     """Whether `message` is where dunbot posted `card`."""
     async with db.sessions() as session:
-        stored = await session.scalar(
-            select(SlackMessage).where(
-                SlackMessage.card_kind == card.kind.message_kind,
-                SlackMessage.subject_id == card.id,
-            )
+        return await posted_at(
+            session, message, card_kind=card.kind.message_kind, subject_id=card.id
         )
-    return stored is not None and (stored.channel, stored.ts) == (message.channel, message.ts)
+
+
+async def posted_at(
+    session: AsyncSession, message: MessageRef | None, *, card_kind: str, subject_id: int
+) -> bool:
+    """Whether `message` is the stored card of this kind and subject (a button's value may name
+    another card than the one it was clicked on: such a click is refused)."""
+    stored = await session.scalar(
+        select(SlackMessage).where(
+            SlackMessage.card_kind == card_kind, SlackMessage.subject_id == subject_id
+        )
+    )
+    return (
+        message is not None
+        and stored is not None
+        and (stored.channel, stored.ts) == (message.channel, message.ts)
+    )
 
 
 def card_submission(kind: CardKind) -> Middleware:

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import select
 
 from bot.playbooks.slack_cards import APPROVE_ACTION_ID, REJECT_ACTION_ID
+from bot.playbooks.slack_cards import button_value as playbook_button_value
 from storage.models import PlaybookActionStatus, SlackMessage
 from tests.fakes.slack_requests import block_action_body
 from tests.playbooks.conftest import (
@@ -155,6 +156,29 @@ async def test_large_fraud_warning_waits_for_refund_click_once(pb: SlackHarness)
     assert ephemerals[2] == f"Already done by <@{FINANCE}>; nothing changed."
     updated = message_text(await card_of_first_action(pb))
     assert f"approved by <@{FINANCE}>" in updated and APPROVE_ACTION_ID not in updated
+
+
+async def test_refund_button_with_another_cards_value_is_refused(pb: SlackHarness) -> None:
+    await deliver(pb, "radar.early_fraud_warning.created", fraud_warning(pb, 2_000))
+    first = await card_of_first_action(pb)
+    pb.stripe.add_charge(id="ch_other", amount=3_000, currency="usd", customer="cus_fraud")
+    await deliver(
+        pb,
+        "radar.early_fraud_warning.created",
+        pb.stripe.add_early_fraud_warning(charge="ch_other"),
+    )
+    [_, second] = await actions(pb)  # the first card's button, the second card's value:
+    second_value = playbook_button_value(second.id)
+    body = block_action_body(
+        APPROVE_ACTION_ID, second_value, FINANCE, first["channel"], first["ts"]
+    )
+    response = await pb.post(body)
+    await pb.worker.run_until_idle()
+
+    assert response.status_code == 200
+    assert pb.stripe.refunds == []
+    assert "does not belong to the card" in pb.slack.ephemerals[-1]["text"]
+    assert {a.status for a in await actions(pb)} == {PlaybookActionStatus.AWAITING_APPROVAL}
 
 
 async def test_rejected_refund_is_never_made(pb: SlackHarness) -> None:
