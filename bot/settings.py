@@ -68,6 +68,7 @@ class Settings(BaseSettings):
     llm_model: str | None = None
     llm_timeout_s: float = 30.0
     llm_concurrency: int = Field(default=8, ge=1, le=256)  # LLM calls in flight per process
+    llm_requests_per_minute: int = Field(default=0, ge=0)  # shared by all workers; 0: no budget
     openai_api_key: SecretStr | None = None
     openai_base_url: str | None = None
     anthropic_api_key: SecretStr | None = None

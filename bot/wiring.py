@@ -111,7 +111,13 @@ def build_mail(settings: Settings) -> Mailer:
     )
 
 
-def build_drafting(settings: Settings) -> GuardedDrafter:
+def build_drafting(settings: Settings, *, db: Database | None = None) -> GuardedDrafter:
+    """The configured drafter; with `db`, LLM calls share the database's per-minute budget."""
+    budget = None
+    if db is not None and settings.llm_provider != "template":
+        from bot.adapters.llm.budget import SharedLLMBudget
+
+        budget = SharedLLMBudget(db=db, requests_per_minute=settings.llm_requests_per_minute)
     return build_drafter(
         settings.llm_provider,
         model=settings.llm_model,
@@ -122,6 +128,7 @@ def build_drafting(settings: Settings) -> GuardedDrafter:
         company_name=settings.company_name,
         request_timeout_s=settings.llm_timeout_s,
         concurrency=settings.llm_concurrency,
+        budget=budget,
     )
 
 
@@ -236,7 +243,7 @@ def build_runtime(
         )
     db = Database(settings.database_url)
     owned_billing = build_billing(settings) if billing is None else None
-    drafter = build_drafting(settings)
+    drafter = build_drafting(settings, db=db)
     livemode = bool(
         settings.stripe_api_key
         and settings.stripe_api_key.get_secret_value().startswith(("sk_live", "rk_live"))

@@ -9,6 +9,7 @@ from recovery import audit
 from recovery.attempts import attempt_stage, will_stripe_retry
 from recovery.config import RecoveryConfig
 from recovery.domain import DeclineCategory, DraftRequest, DraftResult, InvoiceSnapshot
+from recovery.drafting.provider import ProviderDeferred
 from recovery.notify import NotifyCall, enqueue_notify
 from recovery.pauses import active_pause
 from recovery.protocols import Drafter
@@ -91,7 +92,10 @@ class ProposalService:
             request = draft_request_for(
                 case, self.config, instruction=instruction, previous_body=previous_body
             )
-        result = await self.drafter.draft(request)
+        try:
+            result = await self.drafter.draft(request)
+        except ProviderDeferred as deferred:  # waiting beats a template draft: run again later
+            raise RetryLater(deferred.delay_s, f"LLM: {deferred.reason}") from None
         async with self.db.transaction() as session:
             case = await session.get(Case, case_id)
             if case is None or case.status not in OPEN_CASE_STATUSES or case.round != round_no:

@@ -127,7 +127,8 @@ class PayLinks(Protocol):
 
 
 class Drafter(Protocol):
-    """Writes a checked draft email body. Never raises: falls back to the template."""
+    """Writes a checked draft email body. Never raises: falls back to the template; only
+    `recovery.drafting.provider.ProviderDeferred` (wait for the shared LLM budget) escapes."""
 
     async def draft(self, request: DraftRequest) -> DraftResult: ...
 

@@ -516,3 +516,24 @@ class CustomerOwner(Base):
     slack_user_id: Mapped[str] = mapped_column(String(32), primary_key=True, index=True)
     assigned_by: Mapped[str] = mapped_column(String(255))
     assigned_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RateLimitRow(Base):
+    """A call rate shared by every process (e.g. the LLM's per-minute budget): one row per
+    limit, locked while a call is admitted; `not_before` is a provider's 429 Retry-After."""
+
+    __tablename__ = "rate_limits"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    not_before: Mapped[datetime | None]
+
+
+class RateLimitCall(Base):
+    """One call admitted under a shared rate limit, kept for one window."""
+
+    __tablename__ = "rate_limit_calls"
+    __table_args__ = (Index("ix_rate_limit_calls_name_at", "name", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime]

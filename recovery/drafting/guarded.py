@@ -11,7 +11,13 @@ from prompts import PROMPT_VERSION, TEMPLATE_VERSION
 from recovery.domain import DraftRequest, DraftResult
 from recovery.drafting.pricing import estimate_cost
 from recovery.drafting.prompting import render_prompt, template_draft
-from recovery.drafting.provider import LLMProvider, ProviderOutputError, ProviderReply, Usage
+from recovery.drafting.provider import (
+    LLMProvider,
+    ProviderDeferred,
+    ProviderOutputError,
+    ProviderReply,
+    Usage,
+)
 from recovery.guardrails import check_draft
 
 log = logging.getLogger(__name__)
@@ -58,13 +64,16 @@ class GuardedDrafter:
         self.company_name = company_name
 
     async def draft(self, request: DraftRequest) -> DraftResult:
-        """A checked draft; falls back to the template on any failure instead of raising."""
+        """A checked draft; falls back to the template on any failure instead of raising,
+        except ProviderDeferred (the shared LLM budget says wait: the draft job runs later)."""
         request = self._with_company(request)
         spend = _Spend()
         if self.provider is None:
             return self._template(request, spend=spend, reason=None)
         try:
             return await self._draft_with_llm(self.provider, request, spend)
+        except ProviderDeferred:
+            raise
         except TimeoutError:
             reason = f"timed out after {self.timeout_s:g} s"
         except ProviderOutputError as error:

@@ -42,8 +42,20 @@ class ProviderOutputError(Exception):
         self.usage = usage or Usage()
 
 
+class ProviderDeferred(Exception):  # noqa: N818 - a signal, not an error
+    """The provider may not be called now: the shared per-minute budget is spent, or the
+    provider asked every caller to wait (a 429's Retry-After). The draft runs again after
+    `delay_s` instead of falling back to the template."""
+
+    def __init__(self, *, delay_s: float, reason: str) -> None:
+        super().__init__(reason)
+        self.delay_s = delay_s
+        self.reason = reason
+
+
 class LLMProvider(Protocol):
-    """One LLM API behind one method. Raises ProviderOutputError or the SDK's errors."""
+    """One LLM API behind one method. Raises ProviderOutputError, ProviderDeferred or the
+    SDK's errors."""
 
     name: str
     model: str

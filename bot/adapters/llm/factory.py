@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+from bot.adapters.llm.budget import SharedLLMBudget
 from bot.adapters.llm.limits import DEFAULT_LLM_CONCURRENCY, LimitedProvider
 from recovery.drafting.guarded import DEFAULT_TIMEOUT_S, GuardedDrafter
 from recovery.drafting.provider import LLMProvider
@@ -31,11 +32,13 @@ def build_drafter(
     request_timeout_s: float = 30.0,
     max_retries: int = 1,
     concurrency: int = DEFAULT_LLM_CONCURRENCY,
+    budget: SharedLLMBudget | None = None,
 ) -> GuardedDrafter:
     """A GuardedDrafter for `openai`, `anthropic` or `template` (offline, deterministic).
 
     At most `concurrency` LLM calls are in flight; 429 (after its Retry-After), 5xx and
     network errors are retried `max_retries` times by tenacity (the SDK's own retries are off).
+    With `budget`, every call is admitted against the per-minute budget all processes share.
     """
     llm: LLMProvider | None
     match provider.strip().lower():
@@ -73,6 +76,10 @@ def build_drafter(
             )
     if llm is not None:
         llm = LimitedProvider(
-            llm, concurrency=concurrency, is_retryable=is_retryable, attempts=max_retries + 1
+            llm,
+            concurrency=concurrency,
+            is_retryable=is_retryable,
+            attempts=max_retries + 1,
+            budget=budget,
         )
     return GuardedDrafter(provider=llm, timeout_s=timeout_s, company_name=company_name)

@@ -1,5 +1,9 @@
 """Bounded concurrency and in-process retries (429 with Retry-After, 5xx, network) around
-any LLMProvider. The wait between tries happens outside the concurrency slot."""
+any LLMProvider. The wait between tries happens outside the concurrency slot.
+
+With a SharedLLMBudget every call (retries included) is first admitted against the budget
+shared by all processes, and a 429's Retry-After holds every process's calls: a hint longer
+than MAX_WAIT_S is not waited for here, the draft job is re-queued (ProviderDeferred)."""
 
 from __future__ import annotations
 
@@ -14,7 +18,8 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
-from recovery.drafting.provider import LLMProvider, ProviderReply
+from bot.adapters.llm.budget import SharedLLMBudget
+from recovery.drafting.provider import LLMProvider, ProviderDeferred, ProviderReply
 
 DEFAULT_LLM_CONCURRENCY = 8
 ATTEMPTS = 3
@@ -55,6 +60,7 @@ class LimitedProvider:
         concurrency: int = DEFAULT_LLM_CONCURRENCY,
         is_retryable: Callable[[BaseException], bool],
         attempts: int = ATTEMPTS,
+        budget: SharedLLMBudget | None = None,
     ) -> None:
         self.inner = inner
         self.name = inner.name
@@ -62,9 +68,11 @@ class LimitedProvider:
         self._slots = Semaphore(concurrency)
         self._is_retryable = is_retryable
         self._attempts = attempts
+        self._budget = budget
 
     async def generate(self, *, system: str, user: str) -> ProviderReply:
-        """One reply; a 429 waits the provider's Retry-After (without holding a slot)."""
+        """One reply; a 429 waits the provider's Retry-After (without holding a slot).
+        Raises ProviderDeferred when the shared budget or the provider's hold says wait."""
         retrying = AsyncRetrying(
             retry=retry_if_exception(self._is_retryable),
             wait=_wait,
@@ -74,8 +82,25 @@ class LimitedProvider:
         async for attempt in retrying:
             with attempt:
                 async with self._slots:
-                    return await self.inner.generate(system=system, user=user)
+                    if self._budget is not None:
+                        await self._budget.admit()
+                    try:
+                        return await self.inner.generate(system=system, user=user)
+                    except Exception as error:
+                        await self._share_retry_after(error)
+                        raise
         raise AssertionError("unreachable: tenacity re-raises the last error")
+
+    async def _share_retry_after(self, error: Exception) -> None:
+        """A 429's Retry-After holds every process; one too long to wait here defers the job."""
+        hinted = retry_after_s(error)
+        if self._budget is None or getattr(error, "status_code", None) != 429 or not hinted:
+            return
+        await self._budget.hold_for(hinted)
+        if hinted > MAX_WAIT_S:
+            raise ProviderDeferred(
+                delay_s=hinted, reason="the provider asked to wait (429 Retry-After)"
+            ) from error
 
     async def aclose(self) -> None:
         await self.inner.aclose()
