@@ -38,7 +38,7 @@ test: env browser ## Run the whole suite (PostgreSQL too when DUNBOT_TEST_POSTGR
 test-postgres: env ## Start a throwaway PostgreSQL and run the suite on SQLite and PostgreSQL
 	eval "$$(scripts/start-postgres.sh)" && $(VENV)/bin/pytest
 
-lint: env ## ruff check, format check and mypy (strict for recovery/, storage/, prompts/)
+lint: env ## ruff check, format check and mypy (strict for recovery/, storage/, prompts/; tests too)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy

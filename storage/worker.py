@@ -16,7 +16,7 @@ import time
 import uuid
 from collections.abc import Callable, Coroutine, Mapping
 from functools import partial
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from storage import queue
 from storage.db import Database
@@ -27,6 +27,9 @@ log = logging.getLogger("dunbot.worker")
 
 # What runs one job: an async function of the claimed job (its return value is ignored).
 JobHandler = Callable[[ClaimedJob], Coroutine[Any, Any, None]]
+
+# A job kind: a plain str or a StrEnum member (a handler table keyed by an enum is accepted).
+KindT = TypeVar("KindT", bound=str)
 
 
 class JobObserver(Protocol):
@@ -45,7 +48,7 @@ class Worker:
     def __init__(
         self,
         db: Database,
-        handlers: Mapping[str, JobHandler],
+        handlers: Mapping[KindT, JobHandler],
         *,
         worker_id: str | None = None,
         lease_s: float = 30.0,
@@ -56,7 +59,7 @@ class Worker:
         observer: JobObserver | None = None,
     ) -> None:
         self.db = db
-        self.handlers = dict(handlers)
+        self.handlers: dict[str, JobHandler] = dict(handlers.items())
         self.worker_id = worker_id or make_worker_id()
         self.lease_s = lease_s
         self.poll_s = poll_s

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from pydantic import SecretStr, ValidationError
 
@@ -10,8 +12,8 @@ from bot.settings import Settings
 from tests.fakes.twilio_server import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
 
 
-def _problems(**fields: object) -> list[str]:
-    return channel_problems(Settings(stripe_api_key="sk_test_x", **fields))  # type: ignore[arg-type]
+def _problems(**fields: Any) -> list[str]:
+    return channel_problems(Settings(stripe_api_key="sk_test_x", **fields))
 
 
 def test_invoice_link_needs_nothing() -> None:
@@ -37,7 +39,10 @@ def test_portal_link_with_public_url_passes() -> None:
     assert _problems(pay_link="portal", public_url="http://127.0.0.1:8000") == []
 
 
-SMS = {"dunning_channels": ["email", "sms"], "public_url": "https://dunbot.example.com"}
+SMS: dict[str, Any] = {
+    "dunning_channels": ["email", "sms"],
+    "public_url": "https://dunbot.example.com",
+}
 
 
 def test_sms_needs_the_twilio_account_and_a_sender() -> None:

@@ -51,7 +51,8 @@ def _probe(commands: list[list[str]], tmp_path: Path) -> dict[str, object]:
         timeout=120,
         check=True,
     )
-    return json.loads(result.stdout.splitlines()[-1])  # type: ignore[no-any-return]
+    probe: dict[str, object] = json.loads(result.stdout.splitlines()[-1])
+    return probe
 
 
 @pytest.mark.slow

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -12,7 +13,7 @@ from tests.fakes.stripe_server import DEFAULT_API_KEY, FakeStripe
 
 
 @pytest.fixture
-def stripe_env(monkeypatch: pytest.MonkeyPatch, tmp_path) -> Iterator[FakeStripe]:
+def stripe_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[FakeStripe]:
     with FakeStripe() as stripe:
         monkeypatch.setenv("STRIPE_API_KEY", DEFAULT_API_KEY)
         monkeypatch.setenv("STRIPE_API_BASE", stripe.base_url)

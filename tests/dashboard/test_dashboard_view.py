@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -10,8 +11,8 @@ from bot.dashboard_view import axis_top, build_view, duration, money_list, perce
 from recovery.stats import DailyPoint, DashboardStats
 
 
-def _stats(**overrides: object) -> DashboardStats:
-    fields: dict[str, object] = {
+def _stats(**overrides: Any) -> DashboardStats:
+    fields: dict[str, Any] = {
         "generated_at": datetime(2026, 3, 10, 15, 0, tzinfo=UTC),
         "cases_by_status": {"open": 2, "paid": 1},
         "open_cases_by_segment": {"standard": 1, "vip": 1},
@@ -33,7 +34,7 @@ def _stats(**overrides: object) -> DashboardStats:
         + [DailyPoint(day=date(2026, 3, 10), failures_opened=2, recovered={"usd": 4900})],
     }
     fields.update(overrides)
-    return DashboardStats(**fields)  # type: ignore[arg-type]
+    return DashboardStats(**fields)
 
 
 @pytest.mark.parametrize(

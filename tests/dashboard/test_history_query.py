@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -28,7 +29,7 @@ async def _two_customers(db: Database) -> dict[str, int]:
     jonas = await add_case(db, created_at=NOW - timedelta(days=8), customer_id="cus_jonas")
     async with db.transaction() as session:
         session.add(CustomerRow(id="cus_maya", email="Maya.Chen@example.com"))
-    entries = [
+    entries: list[tuple[int, str, str, int | None, str | None, dict[str, Any]]] = [
         (9, "stripe:evt_1", "case_opened", maya, "cus_maya", {"segment": "standard"}),
         (8, "stripe:evt_2", "case_opened", jonas, "cus_jonas", {}),
         (7, "slack:UFIN", "draft_approved", maya, "cus_maya", {"draft_id": 1}),
@@ -50,9 +51,9 @@ async def _two_customers(db: Database) -> dict[str, int]:
     return {"maya": maya, "jonas": jonas}
 
 
-async def _actions(db: Database, query: HistoryQuery, **kwargs: object) -> list[str]:
+async def _actions(db: Database, query: HistoryQuery, **kwargs: Any) -> list[str]:
     async with db.sessions() as session:
-        return [e.action for e in await audit_history(session, query=query, **kwargs)]  # type: ignore[arg-type]
+        return [e.action for e in await audit_history(session, query=query, **kwargs)]
 
 
 async def test_a_customers_history_is_newest_first_with_pauses_and_case_entries(

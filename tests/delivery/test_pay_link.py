@@ -20,6 +20,7 @@ from tests.fakes.slack_server import FakeSlack
 from tests.fakes.smtp_server import ScriptedSmtpServer
 from tests.fakes.stripe_server import FakeStripe
 from tests.slack_flow.conftest import FINANCE, SlackHarness, add_standard, wired_harness
+from tests.support.mail import part_text
 
 PUBLIC_URL = "https://pay.dunbot.test"
 PORTAL = "/v1/billing_portal/sessions"
@@ -51,8 +52,7 @@ async def emailed_link(ph: SlackHarness, smtp: ScriptedSmtpServer) -> str:
     await ph.worker.run_until_idle()
     [received] = smtp.messages
     message = received.message
-    text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
-    html = message.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    text, html = part_text(message), part_text(message, "html")
     [link] = find_links(text)
     assert link.startswith(f"{PUBLIC_URL}/r/") and "invoice.stripe.com" not in text + html
     assert html.count("href=") == 1 and f'href="{link}"' in html

@@ -16,6 +16,7 @@ from recovery.pauses import pause_customer, resume_customer
 from storage.models import AuditEntry, CaseStatus, JobStatus, OutboxStatus
 from tests.delivery.conftest import CUSTOMER_EMAIL, DeliveryHarness, mark_paid
 from tests.fakes.smtp_server import DROP
+from tests.support.mail import part_text
 
 
 async def audit_actions(dh: DeliveryHarness) -> list[str]:
@@ -41,7 +42,7 @@ async def test_double_approval_sends_exactly_one_email(dh: DeliveryHarness) -> N
     outbox = await dh.outbox()
     assert outbox.status == OutboxStatus.SENT and outbox.attempts == 1
     assert received.message["Message-ID"] == outbox.message_id
-    assert "$49.00" in received.message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "$49.00" in part_text(received.message)
     [job] = await dh.jobs("send_email")
     assert job.status == JobStatus.SUCCEEDED and job.attempts == 1
     case = await dh.case()

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from typing import Any
 
 import pytest
 
+from recovery.domain import OutgoingEmail
 from recovery.email_render import render_email
 from recovery.guardrails import find_links
 
@@ -15,8 +17,8 @@ BODY = "We could not collect your latest payment. You can complete it on the sec
 HREF = re.compile(r"<a\s[^>]*href=", re.I)
 
 
-def render(**overrides: object):
-    fields: dict[str, object] = {
+def render(**overrides: Any) -> OutgoingEmail:
+    fields: dict[str, Any] = {
         "body": BODY,
         "subject": "Your payment did not go through",
         "customer_name": "Ana Example",
@@ -32,7 +34,7 @@ def render(**overrides: object):
         "message_id": "<m1@acme.test>",
     }
     fields.update(overrides)
-    return render_email(**fields)  # type: ignore[arg-type]
+    return render_email(**fields)
 
 
 @pytest.mark.parametrize(

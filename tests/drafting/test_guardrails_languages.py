@@ -3,6 +3,8 @@ test_guardrails.py): examples, a property over phrasings, and harmless wording t
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -87,12 +89,14 @@ FRAMES = {
     "ja": ("{}をお願いします。", "今日中に{}が必要です。"),
 }
 
+CASINGS: list[Callable[[str], str]] = [str, str.upper, str.capitalize]
+
 
 @given(data=st.data(), language=st.sampled_from(sorted(SECRETS)))
 def test_any_secret_word_in_any_sentence_is_caught(data: st.DataObject, language: str) -> None:
     term = data.draw(st.sampled_from(SECRETS[language]))
     frame = data.draw(st.sampled_from(FRAMES[language]))
-    casing = data.draw(st.sampled_from([str, str.upper, str.capitalize]))
+    casing = data.draw(st.sampled_from(CASINGS))
     assert sensitive(frame.format(casing(term)))
 
 

@@ -20,7 +20,9 @@ RETRY_WORDS = re.compile(
 )
 
 
-def draft(locale: str = "en", category: str = "unknown", stage: str = "first", retry=False):
+def draft(
+    locale: str | None = "en", category: str = "unknown", stage: str = "first", retry: bool = False
+) -> tuple[str, str]:
     return template_email(
         locale=locale, decline_category=category, stage=stage, will_retry=retry,
         company_name="Acme",
@@ -31,7 +33,9 @@ def draft(locale: str = "en", category: str = "unknown", stage: str = "first", r
     ("locale", "category", "stage", "retry"),
     list(itertools.product(sorted(TEXTS), CATEGORIES, STAGES, [True, False])),
 )
-def test_every_template_passes_the_guardrails(locale, category, stage, retry) -> None:
+def test_every_template_passes_the_guardrails(
+    locale: str, category: str, stage: str, retry: bool
+) -> None:
     subject, body = draft(locale, category, stage, retry)
     assert check_draft(subject, body, amount_due=4900, currency="eur") == []
 

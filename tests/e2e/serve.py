@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import socket
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from typing import Any, Literal
 
 import uvicorn
 
@@ -20,7 +20,9 @@ def bound_socket() -> socket.socket:
 
 
 @contextlib.asynccontextmanager
-async def serving(make_app: Callable[[int], Any], *, lifespan: str = "on") -> AsyncIterator[str]:
+async def serving(
+    make_app: Callable[[int], Any], *, lifespan: Literal["auto", "on", "off"] = "on"
+) -> AsyncIterator[str]:
     """Build the app for the port, serve it, yield `http://127.0.0.1:{port}`, stop it."""
     sock = bound_socket()
     port = sock.getsockname()[1]

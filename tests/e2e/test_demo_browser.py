@@ -14,7 +14,17 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, Locator, Page, Response, async_playwright, expect
+from fastapi import FastAPI
+from playwright.async_api import (
+    Browser,
+    FloatRect,
+    Locator,
+    Page,
+    Response,
+    ViewportSize,
+    async_playwright,
+    expect,
+)
 
 from bot.sandbox.billing import DEMO_INVOICES
 from bot.sandbox.demo import ACCOUNT_MANAGER, FINANCE, OUTSIDER, build_demo_app, demo_settings
@@ -52,7 +62,7 @@ async def demo_url(sqlite_template: Path, tmp_path: Path) -> AsyncIterator[str]:
     db_file = tmp_path / "demo.db"
     shutil.copy(sqlite_template, db_file)
 
-    def make_app(port: int):  # type: ignore[no-untyped-def]
+    def make_app(port: int) -> FastAPI:
         settings = demo_settings(
             port=port,
             database_url=f"sqlite+aiosqlite:///{db_file}",
@@ -75,7 +85,7 @@ async def browser() -> AsyncIterator[Browser]:
         await launched.close()
 
 
-VIEWPORT = {"width": 1440, "height": 900}
+VIEWPORT: ViewportSize = {"width": 1440, "height": 900}
 
 
 async def open_sandbox(
@@ -303,7 +313,7 @@ async def test_a_card_in_a_channel_you_are_not_looking_at_shows_an_unread_mark(
     await expect(cards(page, "CAPPROVALS")).to_have_count(2)
 
 
-async def _box(locator: Locator) -> dict[str, float]:
+async def _box(locator: Locator) -> FloatRect:
     box = await locator.bounding_box()
     assert box is not None, f"{locator} is not rendered"
     return box

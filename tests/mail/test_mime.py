@@ -12,6 +12,7 @@ import pytest
 
 from bot.adapters.mail.mime import build_mime, format_message_id, parse_address
 from recovery.domain import OutgoingEmail
+from tests.support.mail import part_text
 
 MakeEmail = Callable[..., OutgoingEmail]
 
@@ -61,7 +62,7 @@ def test_wire_format_is_seven_bit(make_email: MakeEmail) -> None:
     message = reparse(email)
     assert message["Subject"] == "Zahlung für Rechnung fehlgeschlagen"
     assert message["To"].addresses[0].addr_spec == "zoe@xn--mnchen-3ya.test"
-    assert message.get_body(("plain",)).get_content().replace("\r\n", "\n") == "Grüße – 49,00 €\n"
+    assert part_text(message).replace("\r\n", "\n") == "Grüße – 49,00 €\n"
 
 
 def test_line_breaks_in_the_subject_cannot_add_headers(make_email: MakeEmail) -> None:

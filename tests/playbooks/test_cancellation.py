@@ -44,7 +44,7 @@ def outbox(harness: SlackHarness) -> list[str]:
         message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
         body = message.get_body(preferencelist=("plain",))
         assert body is not None
-        text = body.get_content()  # type: ignore[attr-defined]
+        text = body.get_content()
         found.append(f"To: {message['To']}\nSubject: {message['Subject']}\n\n{text}")
     return found
 

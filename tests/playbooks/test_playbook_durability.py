@@ -3,6 +3,7 @@ cancelled when the invoice is paid, failures that reach a person."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ import pytest
 from sqlalchemy import select, update
 
 from bot.adapters.stripe_billing import StripeBilling
+from recovery.protocols import BillingWriter
 from storage.models import Job, JobStatus, PlaybookActionStatus, utcnow
 from tests.fakes.stripe_server import DEFAULT_API_KEY
 from tests.playbooks.conftest import (
@@ -28,14 +30,38 @@ class WorkerDied(BaseException):
 
 
 class DiesAfterRefund:
-    """The real Stripe writer, but the process 'dies' right after Stripe answered."""
+    """The real Stripe writer, but the process 'dies' right after Stripe answered a refund."""
 
-    def __init__(self, real: Any) -> None:
+    def __init__(self, real: BillingWriter) -> None:
         self.real = real
 
-    async def refund_charge(self, charge_id: str, **kw: Any) -> str:
-        await self.real.refund_charge(charge_id, **kw)
+    async def refund_charge(
+        self, charge_id: str, *, amount: int | None, reason: str | None, idempotency_key: str
+    ) -> str:
+        await self.real.refund_charge(
+            charge_id, amount=amount, reason=reason, idempotency_key=idempotency_key
+        )
         raise WorkerDied
+
+    async def update_customer_metadata(
+        self, customer_id: str, metadata: Mapping[str, str], *, idempotency_key: str
+    ) -> None:
+        await self.real.update_customer_metadata(
+            customer_id, metadata, idempotency_key=idempotency_key
+        )
+
+    async def cancel_subscription(
+        self, subscription_id: str, *, at_period_end: bool, idempotency_key: str
+    ) -> None:
+        await self.real.cancel_subscription(
+            subscription_id, at_period_end=at_period_end, idempotency_key=idempotency_key
+        )
+
+    async def pay_invoice(self, invoice_id: str, *, idempotency_key: str) -> None:
+        await self.real.pay_invoice(invoice_id, idempotency_key=idempotency_key)
+
+    async def mark_invoice_uncollectible(self, invoice_id: str, *, idempotency_key: str) -> None:
+        await self.real.mark_invoice_uncollectible(invoice_id, idempotency_key=idempotency_key)
 
 
 async def test_crash_between_refund_and_its_record_refunds_once(pb: SlackHarness) -> None:
@@ -44,7 +70,8 @@ async def test_crash_between_refund_and_its_record_refunds_once(pb: SlackHarness
     runner = pb.runtime.playbooks
     assert runner is not None
     real_writer = runner.writer
-    runner.writer = DiesAfterRefund(real_writer)  # type: ignore[assignment]
+    assert real_writer is not None
+    runner.writer = DiesAfterRefund(real_writer)
     with pytest.raises(WorkerDied):
         await deliver(pb, "radar.early_fraud_warning.created", warning)
     [action] = await actions(pb)

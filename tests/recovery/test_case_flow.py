@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import select, update
 
@@ -35,7 +36,7 @@ def standard_invoice(
     invoice_id: str = "in_std",
     attempt: int = 1,
     customer: str = "cus_std",
-    **fields: object,
+    **fields: Any,
 ) -> None:
     h.stripe.add_customer(id=customer, email="ana@example.com", name="Ana")
     h.stripe.add_paid_invoices(customer=customer, count=2, amount=4_900)
@@ -161,7 +162,8 @@ async def test_payment_cancels_pending_work_and_updates_cards(h: Harness) -> Non
     # A stale failure after that never reopens the case.
     await h.deliver("invoice.payment_failed", "in_std", status="open", amount_remaining=4_900)
     await h.run_jobs()
-    assert (await h.case("in_std")).status == CaseStatus.PAID  # type: ignore[union-attr]
+    still = await h.case("in_std")
+    assert still is not None and still.status == CaseStatus.PAID
 
 
 async def test_void_and_uncollectible_resolve_the_case(h: Harness) -> None:
@@ -193,7 +195,8 @@ async def test_follow_up_rounds_are_spaced_and_capped(h: Harness) -> None:
         if attempt > 1:
             # The follow-up waits until MIN_DAYS_BETWEEN_EMAILS after the last email.
             [waiting] = [j for j in await h.jobs("draft_email") if j.status == "queued"]
-            assert waiting.run_at - case.last_email_at >= timedelta(days=3)  # type: ignore[operator]
+            assert case.last_email_at is not None
+            assert waiting.run_at - case.last_email_at >= timedelta(days=3)
             async with h.db.transaction() as session:
                 await session.execute(
                     update(Job).where(Job.id == waiting.id).values(run_at=utcnow())
@@ -248,7 +251,8 @@ async def test_pause_expiry_resumes_by_itself(h: Harness) -> None:
         )
     await h.deliver("invoice.payment_failed", "in_std")
     await h.run_jobs()
-    assert (await h.case("in_std")).status == CaseStatus.PAUSED  # type: ignore[union-attr]
+    paused = await h.case("in_std")
+    assert paused is not None and paused.status == CaseStatus.PAUSED
     [expiry] = await h.jobs("pause_expired")
     assert expiry.run_at == until
     # Time passes: the pause ends and the expiry job runs.
@@ -256,7 +260,9 @@ async def test_pause_expiry_resumes_by_itself(h: Harness) -> None:
         from storage.models import Pause
 
         await session.execute(update(Pause).values(until=utcnow() - timedelta(seconds=1)))
-        new_until = (await session.get(Pause, "cus_std")).until  # type: ignore[union-attr]
+        pause = await session.get(Pause, "cus_std")
+        assert pause is not None and pause.until is not None
+        new_until = pause.until
         await session.execute(
             update(Job)
             .where(Job.id == expiry.id)
@@ -332,7 +338,8 @@ async def test_double_approve_by_two_people_sends_one_email(h: Harness) -> None:
     assert len(h.mailer.sent) == 1
     async with h.db.sessions() as session:
         assert len((await session.scalars(select(OutboxEmail))).all()) == 1
-        assert (await session.get(Case, case.id)).emails_sent == 1  # type: ignore[union-attr]
+        stored = await session.get(Case, case.id)
+        assert stored is not None and stored.emails_sent == 1
 
 
 async def test_pause_after_a_draft_was_planned_holds_it_until_resume(h: Harness) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -43,7 +45,7 @@ def test_blocks_buttons_carry_confirm_and_modal_inputs_are_labelled() -> None:
         "confirm": {"type": "plain_text", "text": "Yes"},
         "deny": {"type": "plain_text", "text": "No"},
     }
-    blocks = [
+    blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": ":rotating_light: Urgent"}},
         {"type": "context", "elements": [{"type": "mrkdwn", "text": "_note_"}]},
         {

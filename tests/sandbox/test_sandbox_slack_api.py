@@ -40,7 +40,8 @@ async def test_messages_updates_ephemerals_modals_and_home_through_the_sdk() -> 
         parent = slack.find("CAPPROVALS", posted["ts"])
         assert parent is not None
         assert (parent.text, parent.blocks, parent.edited) == ("card v2", [], True)
-        assert slack.find("CAPPROVALS", reply["ts"]).thread_ts == posted["ts"]  # type: ignore[union-attr]
+        threaded = slack.find("CAPPROVALS", reply["ts"])
+        assert threaded is not None and threaded.thread_ts == posted["ts"]
 
         await client.chat_postEphemeral(channel="CAPPROVALS", user="UFIN", text="only you")
         assert [(e.user, e.text) for e in slack.visible_ephemerals("UFIN")] == [

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -14,9 +15,9 @@ HOSTILE_NAME = "<!channel> *boss* <@U999> & _co_ @here"
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
-def make_approval(**changes: object) -> ApprovalCardView:
+def make_approval(**changes: Any) -> ApprovalCardView:
     """An approval card view for invoice in_1Abc (INV-0042), customer Ana Pereira."""
-    fields: dict[str, object] = {
+    fields: dict[str, Any] = {
         "case_id": 7,
         "draft_id": 11,
         "version": 3,
@@ -36,12 +37,12 @@ def make_approval(**changes: object) -> ApprovalCardView:
         "model": "gpt-4o-mini",
     }
     fields.update(changes)
-    return ApprovalCardView(**fields)  # type: ignore[arg-type]
+    return ApprovalCardView(**fields)
 
 
-def make_vip_task(**changes: object) -> VipTaskCardView:
+def make_vip_task(**changes: Any) -> VipTaskCardView:
     """A VIP task view for invoice in_9Xyz, customer Big Corp (cus_Big1)."""
-    fields: dict[str, object] = {
+    fields: dict[str, Any] = {
         "task_id": 5,
         "version": 1,
         "invoice_id": "in_9Xyz",
@@ -55,7 +56,7 @@ def make_vip_task(**changes: object) -> VipTaskCardView:
         "segment_reasons": ["Lifetime value $250,000.00 is at or above $5,000.00"],
     }
     fields.update(changes)
-    return VipTaskCardView(**fields)  # type: ignore[arg-type]
+    return VipTaskCardView(**fields)
 
 
 @pytest.fixture

@@ -48,7 +48,7 @@ def make_app(slack: FakeSlack, seen: list[Any]) -> AsyncApp:
 
 
 async def dispatch(app: AsyncApp, body: bytes, headers: dict[str, str]) -> int:
-    response = await app.async_dispatch(AsyncBoltRequest(body=body.decode(), headers=headers))
+    response = await app.async_dispatch(AsyncBoltRequest(body=body.decode(), headers={**headers}))
     return response.status
 
 

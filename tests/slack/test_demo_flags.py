@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from bot.runtime import SlackParts
 from bot.settings import Settings
 from bot.wiring import build_slack
 from storage.db import Database
 
 
-def slack_parts(**settings: object) -> SlackParts:
-    values: dict[str, object] = {
+def slack_parts(**settings: Any) -> SlackParts:
+    values: dict[str, Any] = {
         "database_url": "sqlite+aiosqlite:///:memory:",
         "slack_bot_token": "xoxb-test",
         "slack_signing_secret": "secret-for-tests",
         "llm_provider": "template",
     }
     values.update(settings)
-    config = Settings(**values)  # type: ignore[arg-type]
+    config = Settings(**values)
     parts = build_slack(config, Database(config.database_url), livemode=False)
     assert parts is not None
     return parts

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from typing import Any
 from urllib.parse import parse_qs
 
 from slack_sdk.signature import SignatureVerifier
@@ -20,8 +21,9 @@ from tests.fakes.slack_requests import (
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 
 
-def payload_of(body: bytes) -> dict[str, object]:
-    return json.loads(parse_qs(body.decode())["payload"][0])
+def payload_of(body: bytes) -> dict[str, Any]:
+    payload: dict[str, Any] = json.loads(parse_qs(body.decode())["payload"][0])
+    return payload
 
 
 def test_signature_verifies_with_slack_sdk() -> None:
@@ -57,11 +59,11 @@ def test_block_action_body() -> None:
     )
     payload = payload_of(body)
     assert payload["type"] == "block_actions"
-    assert payload["user"]["id"] == "U123"  # type: ignore[index]
-    assert payload["channel"]["id"] == "C0APPROVE"  # type: ignore[index]
-    assert payload["container"]["message_ts"] == "1700000001.000001"  # type: ignore[index]
-    assert payload["container"]["type"] == "message"  # type: ignore[index]
-    action = payload["actions"][0]  # type: ignore[index]
+    assert payload["user"]["id"] == "U123"
+    assert payload["channel"]["id"] == "C0APPROVE"
+    assert payload["container"]["message_ts"] == "1700000001.000001"
+    assert payload["container"]["type"] == "message"
+    action = payload["actions"][0]
     assert action["action_id"] == "approval.approve"
     assert CardRef.parse(action["value"]).id == 11
     assert payload["trigger_id"]
@@ -76,12 +78,12 @@ def test_view_submission_body() -> None:
     payload = payload_of(body)
     assert payload["type"] == "view_submission"
     view = payload["view"]
-    assert view["callback_id"] == "modal.edit_draft"  # type: ignore[index]
-    assert view["private_metadata"] == '{"x": 1}'  # type: ignore[index]
-    state = view["state"]["values"]  # type: ignore[index]
+    assert view["callback_id"] == "modal.edit_draft"
+    assert view["private_metadata"] == '{"x": 1}'
+    state = view["state"]["values"]
     field = state[EditDraftField.SUBJECT.block_id][EditDraftField.SUBJECT.action_id]
     assert field == {"type": "plain_text_input", "value": "New subject"}
-    assert payload["user"]["id"] == "U123"  # type: ignore[index]
+    assert payload["user"]["id"] == "U123"
 
 
 def test_slash_command_body() -> None:

@@ -97,6 +97,7 @@ class SlackHarness:
     async def task(self, invoice_id: str) -> VipTask:
         async with self.runtime.db.sessions() as session:
             case = await session.scalar(select(Case).where(Case.invoice_id == invoice_id))
+            assert case is not None
             task = await session.scalar(select(VipTask).where(VipTask.case_id == case.id))
         assert task is not None
         return task
@@ -180,6 +181,7 @@ async def wired_harness(
     runtime = build_runtime(settings, billing=billing, configure_logs=False)
     worker = build_worker(runtime)
     worker.retry_policy = RetryPolicy(base_s=0, jitter=0)
+    assert runtime.slack is not None  # the Slack settings above wire it
     runtime.slack.notifier.pacer.interval_s = 0.0
     app = create_app(runtime)
     async with httpx.AsyncClient(

@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import pytest
+from starlette.types import Message
 
 from bot.body_limits import SLACK_MAX_BODY_BYTES
 from bot.slack.commands import HELP_TEXT
@@ -44,12 +45,12 @@ async def test_an_oversized_chunked_body_is_413_once_past_the_limit(sh: SlackHar
 
 
 async def test_an_announced_oversized_body_is_refused_unread(sh: SlackHarness) -> None:
-    sent: list[dict[str, Any]] = []
+    sent: list[Message] = []
 
-    async def receive() -> dict[str, Any]:
+    async def receive() -> Message:
         raise AssertionError("the body was read")
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: Message) -> None:
         sent.append(message)
 
     scope = {

@@ -233,8 +233,9 @@ async def test_rate_limited_post_is_retried_after_retry_after(sh: SlackHarness) 
     assert notify is not None and notify.status == "queued" and notify.attempts == 0
     assert 25 < (notify.run_at.timestamp() - time.time()) <= 31
     async with sh.runtime.db.transaction() as session:
-        notify = await session.get(Job, notify.id)
-        notify.run_at = notify.created_at
+        due_now = await session.get(Job, notify.id)
+        assert due_now is not None
+        due_now.run_at = due_now.created_at
     await sh.worker.run_until_idle()
     card = await approval_card(sh)
     assert ApprovalAction.APPROVE in buttons(card)

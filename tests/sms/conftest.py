@@ -137,5 +137,5 @@ async def sms(
         twilio_api_base=fake_twilio.base_url, company_timezone="UTC",
     ) as app:  # fmt: skip
         harness = SmsHarness(app, fake_twilio, smtp)
-        app.runtime.engine.sms.clock = lambda: harness.now
+        app.runtime.require_engine().sms.clock = lambda: harness.now
         yield harness

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import select, update
 
@@ -16,9 +17,17 @@ from storage.worker import Worker
 NO_DELAY = RetryPolicy(base_s=0.0, jitter=0.0)
 
 
-async def _enqueue(db: Database, **kwargs: object) -> int | None:
+async def _enqueue_or_none(db: Database, **options: Any) -> int | None:
+    """Enqueue a job (kind "k" unless given); None when its dedupe key is already taken."""
     async with db.transaction() as session:
-        return await queue.enqueue(session, **{"kind": "k", "payload": {}, **kwargs})  # type: ignore[arg-type]
+        return await queue.enqueue(session, **{"kind": "k", "payload": {}, **options})
+
+
+async def _enqueue(db: Database, **options: Any) -> int:
+    """Enqueue a job that must be new (no taken dedupe key); its id."""
+    job_id = await _enqueue_or_none(db, **options)
+    assert job_id is not None, "the job was dropped as a duplicate"
+    return job_id
 
 
 async def _job(db: Database, job_id: int) -> Job:
@@ -29,8 +38,8 @@ async def _job(db: Database, job_id: int) -> Job:
 
 
 async def test_same_dedupe_key_enqueues_one_job(db: Database) -> None:
-    first = await _enqueue(db, dedupe_key="event:1")
-    second = await _enqueue(db, dedupe_key="event:1")
+    first = await _enqueue_or_none(db, dedupe_key="event:1")
+    second = await _enqueue_or_none(db, dedupe_key="event:1")
     assert first is not None and second is None
     async with db.sessions() as session:
         assert len((await session.scalars(select(Job))).all()) == 1
@@ -80,7 +89,7 @@ async def test_serial_key_blocks_second_job_until_first_finishes(db: Database) -
     next_claim = await queue.claim(db, worker_id="w", lease_s=30)
     assert next_claim is not None and next_claim.id == other
     assert await queue.claim(db, worker_id="w", lease_s=30) is None
-    await queue.complete(db, job_id=first, worker_id="w")  # type: ignore[arg-type]
+    await queue.complete(db, job_id=first, worker_id="w")
     after = await queue.claim(db, worker_id="w", lease_s=30)
     assert after is not None and after.id == second
 
@@ -92,7 +101,7 @@ async def test_failures_back_off_then_go_dead_with_last_error(db: Database) -> N
         job = await queue.claim(db, worker_id="w", lease_s=30)
         assert job is not None and job.attempts == attempt
         assert await queue.fail(db, job=job, worker_id="w", error="boom", policy=policy) == "queued"
-        row = await _job(db, job_id)  # type: ignore[arg-type]
+        row = await _job(db, job_id)
         expected_delay = 10.0 * 2 ** (attempt - 1)
         assert abs((row.run_at - utcnow()).total_seconds() - expected_delay) < 2
         async with db.transaction() as session:
@@ -100,7 +109,7 @@ async def test_failures_back_off_then_go_dead_with_last_error(db: Database) -> N
     job = await queue.claim(db, worker_id="w", lease_s=30)
     assert job is not None
     assert await queue.fail(db, job=job, worker_id="w", error="still boom", policy=policy) == "dead"
-    row = await _job(db, job_id)  # type: ignore[arg-type]
+    row = await _job(db, job_id)
     assert row.status == JobStatus.DEAD and row.last_error == "still boom"
     listed = await queue.failed_jobs(db)
     assert [j.id for j in listed] == [job_id]
@@ -121,9 +130,9 @@ async def test_cancel_by_serial_key_cancels_only_queued_jobs(db: Database) -> No
     unrelated = await _enqueue(db, serial_key="invoice:in_2", dedupe_key="c")
     async with db.transaction() as session:
         assert await queue.cancel_jobs(session, serial_key="invoice:in_1") == 1
-    assert (await _job(db, waiting)).status == JobStatus.CANCELLED  # type: ignore[arg-type]
-    assert (await _job(db, running)).status == JobStatus.RUNNING  # type: ignore[arg-type]
-    assert (await _job(db, unrelated)).status == JobStatus.QUEUED  # type: ignore[arg-type]
+    assert (await _job(db, waiting)).status == JobStatus.CANCELLED
+    assert (await _job(db, running)).status == JobStatus.RUNNING
+    assert (await _job(db, unrelated)).status == JobStatus.QUEUED
 
 
 async def test_worker_runs_handlers_retries_and_reschedules(db: Database) -> None:
@@ -142,8 +151,8 @@ async def test_worker_runs_handlers_retries_and_reschedules(db: Database) -> Non
     later_id = await _enqueue(db, kind="later")
     await worker.run_until_idle()
     assert calls == [1, 2]
-    assert (await _job(db, flaky_id)).status == JobStatus.SUCCEEDED  # type: ignore[arg-type]
-    rescheduled = await _job(db, later_id)  # type: ignore[arg-type]
+    assert (await _job(db, flaky_id)).status == JobStatus.SUCCEEDED
+    rescheduled = await _job(db, later_id)
     assert rescheduled.status == JobStatus.QUEUED and rescheduled.attempts == 0
     assert (rescheduled.run_at - utcnow()).total_seconds() > 3000
 
@@ -178,7 +187,7 @@ async def test_worker_stop_releases_a_job_that_outlives_the_grace_period(db: Dat
     await asyncio.wait_for(started.wait(), timeout=5)
     stop.set()
     await asyncio.wait_for(task, timeout=5)
-    row = await _job(db, job_id)  # type: ignore[arg-type]
+    row = await _job(db, job_id)
     assert row.status == JobStatus.QUEUED and row.attempts == 0 and row.locked_by is None
 
 
@@ -203,7 +212,7 @@ async def test_a_worker_that_lost_its_lease_stops_the_handler_and_records_nothin
         await session.execute(update(Job).where(Job.id == job_id).values(locked_by="other"))
     await asyncio.wait_for(cancelled.wait(), timeout=5)
     assert await asyncio.wait_for(run, timeout=5) == 1
-    row = await _job(db, job_id)  # type: ignore[arg-type]
+    row = await _job(db, job_id)
     assert row.status == JobStatus.RUNNING and row.locked_by == "other"
 
 

@@ -9,6 +9,7 @@ import pytest
 from bot.app import create_app
 from bot.settings import Settings
 from bot.wiring import build_runtime, build_worker
+from recovery.drafting.guarded import GuardedDrafter
 from recovery.drafting.provider import ProviderReply
 from recovery.protocols import BillingError
 from tests.fakes.llm_servers import FakeOpenAI
@@ -38,8 +39,9 @@ async def test_shutdown_closes_the_stripe_slack_and_llm_clients(
             runtime = build_runtime(settings, configure_logs=False)
             app = create_app(runtime, worker=build_worker(runtime))
             assert runtime.slack is not None and runtime.billing is not None
-            provider = runtime.require_engine().proposals.drafter.provider
-            assert provider is not None
+            drafter = runtime.require_engine().proposals.drafter
+            assert isinstance(drafter, GuardedDrafter) and drafter.provider is not None
+            provider = drafter.provider
             async with app.router.lifespan_context(app):
                 session = runtime.slack.client.session
                 assert session is not None and not session.closed

@@ -9,7 +9,9 @@ import time
 from collections.abc import AsyncIterator
 
 import httpx
+from fastapi import FastAPI
 from sqlalchemy import func, select
+from starlette.types import Message
 
 from bot.app import create_app
 from bot.routes.stripe_webhook import WebhookEndpoint
@@ -36,8 +38,8 @@ async def post(client: httpx.AsyncClient, body: bytes, signature: str | None) ->
 
 
 @contextlib.asynccontextmanager
-async def asgi_client(app: object) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
+async def asgi_client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://dunbot.test") as http:
         yield http
 
@@ -199,12 +201,12 @@ async def test_a_body_in_several_chunks_is_read_whole(settings: Settings, db: Da
         {"type": "http.request", "body": chunk, "more_body": n < len(chunks) - 1}
         for n, chunk in enumerate(chunks)
     ]
-    sent: list[dict] = []
+    sent: list[Message] = []
 
-    async def receive() -> dict:
+    async def receive() -> Message:
         return messages.pop(0)
 
-    async def send(message: dict) -> None:
+    async def send(message: Message) -> None:
         sent.append(message)
 
     signature = sign_payload(body, WEBHOOK_SECRET).encode()

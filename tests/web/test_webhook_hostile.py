@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
+from starlette.types import Message
 
 from bot.routes.stripe_webhook import MAX_BODY_BYTES, MAX_SIGNATURES, WebhookEndpoint
 from bot.runtime import Runtime
@@ -49,12 +50,12 @@ async def test_an_announced_oversized_body_is_refused_unread(
     settings: Settings, db: Database
 ) -> None:
     endpoint = WebhookEndpoint(Runtime(settings=settings, db=db))
-    sent: list[dict[str, Any]] = []
+    sent: list[Message] = []
 
-    async def receive() -> dict[str, Any]:
+    async def receive() -> Message:
         raise AssertionError("the body was read")
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: Message) -> None:
         sent.append(message)
 
     length = str(MAX_BODY_BYTES + 1).encode()
