@@ -47,12 +47,13 @@ format: env
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-bench: env ## Benchmarks: webhook ingest, draft quality, CLI start-up, job claim, burst queue
+bench: env ## Benchmarks: webhook ingest, draft quality, CLI start-up, job claim, burst queue and end to end
 	$(PY) -m bench.ingest
 	$(PY) -m bench.drafts
 	$(PY) -m bench.cli_startup
 	$(PY) -m bench.claim --quick
 	$(PY) -m bench.burst --quick
+	$(PY) -m bench.burst --mode e2e --failures 20 --workers 1
 
 clean:
 	rm -rf $(VENV) .venv-bootstrap .pytest_cache dunbot.db* outbox

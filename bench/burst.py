@@ -2,6 +2,7 @@
 
     python -m bench.burst --mode queue [--events 10000]      # worker throughput, no waits
     python -m bench.burst --quick                            # a short run (make bench)
+    python -m bench.burst --mode e2e --failures 500          # end to end: bench/burst_e2e.py
 
 Queue mode: `--events` failed invoices (5% VIP, about a third of them from returning
 customers) are stored as `invoice.payment_failed` events with their jobs, then one worker
@@ -154,8 +155,15 @@ async def run_queue_mode(database_url: str, plan: FakesPlan, tmp: Path) -> dict[
 
 
 def main(argv: list[str] | None = None) -> int:
+    selector = argparse.ArgumentParser(add_help=False)
+    selector.add_argument("--mode", choices=["queue", "e2e"], default="queue")
+    chosen, rest = selector.parse_known_args(argv)
+    if chosen.mode == "e2e":  # its own options: python -m bench.burst --mode e2e --help
+        from bench.burst_e2e import main as e2e_main
+
+        return e2e_main(rest)
     parser = argparse.ArgumentParser(description="dunbot burst benchmark")
-    parser.add_argument("--mode", choices=["queue"], default="queue")
+    parser.add_argument("--mode", choices=["queue", "e2e"], default="queue")
     parser.add_argument("--events", type=int, default=10_000)
     parser.add_argument("--quick", action="store_true", help="500 events")
     parser.add_argument("--database-url", help="default: a fresh SQLite file")

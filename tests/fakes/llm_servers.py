@@ -16,7 +16,9 @@ record every request. Point the official SDKs at them via `base_url`:
 
 Scripted replies are used once each, in order; then `default` (a good email) answers.
 `LLMReply.slow()` holds the response until the fake stops or `release()` is called, so
-timeout tests need no sleeps. `respond_with(fn)` computes replies from the request JSON.
+timeout tests need no sleeps. `latency_s` delays every answer (benchmarks: a model answering in
+1 s); `spans` records each request's (start, end) times, to count calls in flight.
+`respond_with(fn)` computes replies from the request JSON.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import asyncio
 import copy
 import json
 import secrets
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -133,6 +136,8 @@ class _FakeLLMServer(ThreadedAiohttpServer[RecordedRequest]):
     def __init__(self) -> None:
         super().__init__()
         self.default = LLMReply.email()
+        self.latency_s = 0.0
+        self._spans: list[tuple[float, float]] = []
         self._script = _Script()
         self._release: asyncio.Event | None = None
 
@@ -151,6 +156,12 @@ class _FakeLLMServer(ThreadedAiohttpServer[RecordedRequest]):
         """Let held `slow()` replies finish."""
         if self._loop is not None and self._release is not None:
             self._loop.call_soon_threadsafe(self._release.set)
+
+    @property
+    def spans(self) -> list[tuple[float, float]]:
+        """(start, end) epoch seconds of every answered request, in the order they ended."""
+        with self._lock:
+            return list(self._spans)
 
     @property
     def requests(self) -> list[RecordedRequest]:
@@ -175,6 +186,16 @@ class _FakeLLMServer(ThreadedAiohttpServer[RecordedRequest]):
     # -- HTTP -----------------------------------------------------------------------------
 
     async def _handle(self, request: web.Request) -> web.Response:
+        started = time.time()
+        try:
+            if self.latency_s:
+                await asyncio.sleep(self.latency_s)
+            return await self._answer(request)
+        finally:
+            with self._lock:
+                self._spans.append((started, time.time()))
+
+    async def _answer(self, request: web.Request) -> web.Response:
         try:
             payload = await request.json()
         except json.JSONDecodeError:

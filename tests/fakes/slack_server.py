@@ -19,6 +19,10 @@ Replies are built from the Slack fixtures in `tests/fixtures/slack/` (copied fro
 Every posted message gets a new `ts`, increasing per post. `chat.update` of a `ts` this
 server never posted answers `message_not_found`, as Slack does.
 
+Slack's posting pace (off unless asked): `FakeSlack(channel_pace_s=1.0)` lets each of
+`chat.postMessage` and `chat.update` through about once per second per channel (a token bucket
+with a burst of `channel_burst`), answering 429 with `Retry-After` beyond that, as Slack does.
+
 Socket Mode: `apps.connections.open` (with an `xapp-` token) answers a `ws://` URL this server
 serves; it greets each connection with `hello`, as Slack does. `send_envelope` pushes an
 envelope to the connected app and returns the app's ack:
@@ -37,8 +41,10 @@ import concurrent.futures
 import copy
 import itertools
 import json
+import math
 import re
 import secrets
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,6 +65,7 @@ DEFAULT_APP_ID = "A0DUNBOT1"
 _FIRST_TS_SECONDS = 1_700_000_000
 # Arguments the SDK sends as JSON strings when a call is form-encoded.
 _JSON_ARGS = frozenset({"blocks", "attachments", "view", "metadata", "unfurl_ids"})
+_PACED_METHODS = frozenset({"chat.postMessage", "chat.update"})
 _CONVERSATION_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
 
 
@@ -78,6 +85,7 @@ class RecordedCall:
     headers: dict[str, str]  # request headers, Authorization included
     status: int  # HTTP status the fake answered with
     response: JsonObject
+    at: float = field(default_factory=time.time)  # when it was answered (epoch seconds)
 
     @property
     def token(self) -> str | None:
@@ -129,10 +137,16 @@ class FakeSlack(ThreadedAiohttpServer[RecordedCall]):
         team_id: str = DEFAULT_TEAM_ID,
         bot_user_id: str = DEFAULT_BOT_USER_ID,
         strict_updates: bool = True,
+        channel_pace_s: float | None = None,
+        channel_burst: int = 2,
     ) -> None:
         """`token`: the only bearer token accepted (None: any `xox…` token).
-        `strict_updates`: chat.update of an unknown `ts` answers `message_not_found`."""
+        `strict_updates`: chat.update of an unknown `ts` answers `message_not_found`.
+        `channel_pace_s`: Slack's pace per channel and method (None: unpaced)."""
         super().__init__()
+        self.channel_pace_s = channel_pace_s
+        self.channel_burst = channel_burst
+        self._buckets: dict[tuple[str, str], tuple[float, float]] = {}  # tokens, refilled at
         self.token = token
         self.team_id = team_id
         self.bot_user_id = bot_user_id
@@ -315,7 +329,7 @@ class FakeSlack(ThreadedAiohttpServer[RecordedCall]):
         extra_headers: dict[str, str] = {}
         try:
             self._authorise(method, headers.get("Authorization", ""), args)
-            scripted = self._take_scripted(method)
+            scripted = self._take_scripted(method) or self._over_pace(method, args)
             if scripted is not None:
                 status, body, extra_headers = scripted.status, scripted.body, scripted.headers
             else:
@@ -324,6 +338,26 @@ class FakeSlack(ThreadedAiohttpServer[RecordedCall]):
             status, body = failure.status, {"ok": False, "error": failure.error}
         self._record(RecordedCall(method, request.method, args, headers, status, body))
         return web.json_response(body, status=status, headers=extra_headers)
+
+    def _over_pace(self, method: str, args: JsonObject) -> _Scripted | None:
+        """A 429 when this channel's bucket for `method` is empty (paced methods only)."""
+        if self.channel_pace_s is None or method not in _PACED_METHODS:
+            return None
+        key, now = (method, str(args.get("channel") or "")), time.monotonic()
+        with self._lock:
+            tokens, refilled_at = self._buckets.get(key, (float(self.channel_burst), now))
+            tokens = min(self.channel_burst, tokens + (now - refilled_at) / self.channel_pace_s)
+            if tokens >= 1:
+                self._buckets[key] = (tokens - 1, now)
+                return None
+            self._buckets[key] = (tokens, now)
+        wait = (1 - tokens) * self.channel_pace_s
+        return _Scripted(
+            method,
+            429,
+            {"ok": False, "error": "ratelimited"},
+            {"Retry-After": str(max(1, math.ceil(wait)))},
+        )
 
     def _authorise(self, method: str, header: str, args: JsonObject) -> None:
         token = header.removeprefix("Bearer ").strip() or str(args.get("token") or "")

@@ -1,0 +1,1 @@
+"""Benchmarks in bench/: their smoke tests and helpers."""
