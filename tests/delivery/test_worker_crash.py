@@ -8,109 +8,35 @@ servers' records) with a timeout, never a fixed sleep.
 
 from __future__ import annotations
 
-import asyncio
-import os
-import signal
-import subprocess
-import sys
-import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
 
 from bot.slack.actors import slack_actor
 from recovery import decisions
-from storage.models import AuditEntry, JobStatus, OutboxStatus
+from storage.models import JobStatus, OutboxStatus
 from tests.delivery.conftest import DeliveryHarness
 from tests.fakes.smtp_server import HANG
+from tests.support.worker_processes import WorkerProcesses, audit_logged, worker_processes
 
 pytestmark = pytest.mark.slow
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 LEASE_S = 1.0
 
 
-class SendWorkers:
-    """Spawns delivery worker processes and never leaves one behind."""
-
-    def __init__(self, url: str, dh: DeliveryHarness, log_dir: Path) -> None:
-        self.url, self.dh, self.log_dir = url, dh, log_dir
-        self.procs: dict[str, subprocess.Popen[bytes]] = {}
-
-    def start(self, worker_id: str) -> subprocess.Popen[bytes]:
-        log = (self.log_dir / f"{worker_id}.log").open("wb")
-        command = [sys.executable, "-m", "tests.support.delivery_worker_child"]
-        command += ["--url", self.url, "--stripe-base", self.dh.stripe.base_url]
-        command += ["--smtp-port", str(self.dh.smtp.port), "--lease", str(LEASE_S)]
-        command += ["--worker-id", worker_id]
-        env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
-        proc = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=log, stderr=log)
-        log.close()
-        self.procs[worker_id] = proc
-        return proc
-
-    def kill(self, worker_id: str) -> None:
-        proc = self.procs[worker_id]
-        proc.send_signal(signal.SIGKILL)
-        assert proc.wait(timeout=10) == -signal.SIGKILL
-
-    def stop(self, worker_id: str) -> int:
-        """SIGTERM (graceful) and the exit code."""
-        proc = self.procs[worker_id]
-        proc.send_signal(signal.SIGTERM)
-        return proc.wait(timeout=15)
-
-    def logs(self) -> str:
-        return "\n".join(
-            f"--- {path.name}\n{path.read_text(errors='replace')[-3000:]}"
-            for path in sorted(self.log_dir.glob("*.log"))
-        )
-
-    def cleanup(self) -> None:
-        for proc in self.procs.values():
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait(timeout=10)
-
-    async def wait_until(
-        self, condition: Callable[[], Awaitable[bool] | bool], *, what: str, timeout_s: float = 20
-    ) -> None:
-        """Poll `condition` (the servers keep running in this loop meanwhile)."""
-        deadline = time.monotonic() + timeout_s
-        while True:
-            result = condition()
-            if result if isinstance(result, bool) else await result:
-                return
-            for worker_id, proc in self.procs.items():
-                if proc.poll() is not None and proc.returncode != -signal.SIGKILL:
-                    pytest.fail(f"{worker_id} exited ({proc.returncode}) waiting for {what}\n"
-                                f"{self.logs()}")  # fmt: skip
-            if time.monotonic() > deadline:
-                jobs = [
-                    (j.status, j.attempts, j.last_error) for j in await self.dh.jobs("send_email")
-                ]
-                pytest.fail(f"timed out after {timeout_s}s waiting for {what}\n{self.logs()}\n"
-                            f"send jobs: {jobs}")  # fmt: skip
-            await asyncio.sleep(0.05)
-
-
 @pytest.fixture
-def workers(database_url: str, dh: DeliveryHarness, tmp_path: Path) -> Iterator[SendWorkers]:
-    spawned = SendWorkers(database_url, dh, tmp_path)
-    yield spawned
-    spawned.cleanup()
+def workers(database_url: str, dh: DeliveryHarness, tmp_path: Path) -> Iterator[WorkerProcesses]:
+    async def send_jobs() -> str:
+        jobs = [(j.status, j.attempts, j.last_error) for j in await dh.jobs("send_email")]
+        return f"send jobs: {jobs}"
 
-
-async def ready(dh: DeliveryHarness, worker_id: str) -> bool:
-    async with dh.db.sessions() as session:
-        count = await session.scalar(
-            select(func.count())
-            .select_from(AuditEntry)
-            .where(AuditEntry.action == "worker_ready", AuditEntry.actor == worker_id)
-        )
-    return bool(count)
+    args = ["--url", database_url, "--stripe-base", dh.stripe.base_url]
+    args += ["--smtp-port", str(dh.smtp.port), "--lease", str(LEASE_S)]
+    with worker_processes(
+        "tests.support.delivery_worker_child", args, tmp_path, details=send_jobs
+    ) as spawned:
+        yield spawned
 
 
 async def outbox_status_is(dh: DeliveryHarness, status: str) -> bool:
@@ -118,7 +44,7 @@ async def outbox_status_is(dh: DeliveryHarness, status: str) -> bool:
 
 
 async def test_worker_killed_before_smtp_sends_once_after_restart(
-    dh: DeliveryHarness, workers: SendWorkers
+    dh: DeliveryHarness, workers: WorkerProcesses
 ) -> None:
     draft = await dh.pending_draft()
     assert (await dh.approve(draft)).ok
@@ -153,7 +79,7 @@ async def test_worker_killed_before_smtp_sends_once_after_restart(
 
 
 async def test_worker_killed_mid_transaction_is_unknown_and_never_resent(
-    dh: DeliveryHarness, workers: SendWorkers
+    dh: DeliveryHarness, workers: WorkerProcesses
 ) -> None:
     draft = await dh.pending_draft()
     assert (await dh.approve(draft)).ok
@@ -165,7 +91,9 @@ async def test_worker_killed_mid_transaction_is_unknown_and_never_resent(
 
     workers.kill("worker-a")
     workers.start("worker-b")
-    await workers.wait_until(lambda: ready(dh, "worker-b"), what="worker-b to start")
+    await workers.wait_until(
+        lambda: audit_logged(dh.db, "worker_ready", actor="worker-b"), what="worker-b to start"
+    )
     await workers.wait_until(
         lambda: outbox_status_is(dh, OutboxStatus.UNKNOWN), what="worker-b to find it unknown"
     )

@@ -9,13 +9,7 @@ not run `send_sms`. Waits poll the database or the fakes with a timeout, never a
 
 from __future__ import annotations
 
-import asyncio
-import os
-import signal
-import subprocess
-import sys
-import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,79 +17,20 @@ import pytest
 from recovery.jobkinds import JobKind
 from storage.models import JobStatus, SmsStatus
 from tests.sms.conftest import PHONE, SmsHarness
+from tests.support.worker_processes import WorkerProcesses, worker_processes
 
 pytestmark = pytest.mark.slow
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 LEASE_S = 1.0
 
 
-class SmsWorkers:
-    """Spawns SMS worker processes and never leaves one behind."""
-
-    def __init__(self, url: str, sms: SmsHarness, log_dir: Path) -> None:
-        self.url, self.sms, self.log_dir = url, sms, log_dir
-        self.procs: dict[str, subprocess.Popen[bytes]] = {}
-
-    def start(self, worker_id: str) -> None:
-        log = (self.log_dir / f"{worker_id}.log").open("wb")
-        command = [sys.executable, "-m", "tests.support.sms_worker_child", "--url", self.url]
-        command += ["--stripe-base", self.sms.app.stripe.base_url]
-        command += ["--twilio-base", self.sms.twilio.base_url, "--lease", str(LEASE_S)]
-        command += ["--worker-id", worker_id]
-        env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
-        self.procs[worker_id] = subprocess.Popen(
-            command, cwd=REPO_ROOT, env=env, stdout=log, stderr=log
-        )
-        log.close()
-
-    def kill(self, worker_id: str) -> None:
-        proc = self.procs[worker_id]
-        proc.send_signal(signal.SIGKILL)
-        assert proc.wait(timeout=10) == -signal.SIGKILL
-
-    def stop(self, worker_id: str) -> int:
-        """SIGTERM (graceful) and the exit code."""
-        proc = self.procs[worker_id]
-        proc.send_signal(signal.SIGTERM)
-        return proc.wait(timeout=15)
-
-    def logs(self) -> str:
-        return "\n".join(
-            f"--- {path.name}\n{path.read_text(errors='replace')[-3000:]}"
-            for path in sorted(self.log_dir.glob("*.log"))
-        )
-
-    def cleanup(self) -> None:
-        for proc in self.procs.values():
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait(timeout=10)
-
-    async def wait_until(
-        self, condition: Callable[[], Awaitable[bool] | bool], *, what: str, timeout_s: float = 20
-    ) -> None:
-        """Poll `condition` until true; fail with the workers' logs on timeout or exit."""
-        deadline = time.monotonic() + timeout_s
-        while True:
-            result = condition()
-            if result if isinstance(result, bool) else await result:
-                return
-            for worker_id, proc in self.procs.items():
-                if proc.poll() is not None and proc.returncode != -signal.SIGKILL:
-                    pytest.fail(f"{worker_id} exited ({proc.returncode}) waiting for {what}\n"
-                                f"{self.logs()}")  # fmt: skip
-            if time.monotonic() > deadline:
-                pytest.fail(f"timed out after {timeout_s}s waiting for {what}\n{self.logs()}")
-            await asyncio.sleep(0.05)
-
-
 @pytest.fixture
-def workers(database_url: str, sms: SmsHarness, tmp_path: Path) -> Iterator[SmsWorkers]:
+def workers(database_url: str, sms: SmsHarness, tmp_path: Path) -> Iterator[WorkerProcesses]:
     sms.app.worker.handlers.pop(JobKind.SEND_SMS)  # only the child processes send SMS
-    spawned = SmsWorkers(database_url, sms, tmp_path)
-    yield spawned
-    spawned.cleanup()
+    args = ["--url", database_url, "--stripe-base", sms.app.stripe.base_url]
+    args += ["--twilio-base", sms.twilio.base_url, "--lease", str(LEASE_S)]
+    with worker_processes("tests.support.sms_worker_child", args, tmp_path) as spawned:
+        yield spawned
 
 
 async def sms_status_is(sms: SmsHarness, status: SmsStatus) -> bool:
@@ -107,7 +42,7 @@ async def sms_job_is(sms: SmsHarness, status: JobStatus) -> bool:
 
 
 async def test_worker_killed_before_sending_sends_once_after_restart(
-    sms: SmsHarness, workers: SmsWorkers
+    sms: SmsHarness, workers: WorkerProcesses
 ) -> None:
     sms.customer()
     await sms.fail_and_approve()
@@ -137,7 +72,7 @@ async def test_worker_killed_before_sending_sends_once_after_restart(
 
 
 async def test_worker_killed_after_twilio_accepted_is_unknown_never_resent(
-    sms: SmsHarness, workers: SmsWorkers
+    sms: SmsHarness, workers: WorkerProcesses
 ) -> None:
     sms.customer()
     await sms.fail_and_approve()

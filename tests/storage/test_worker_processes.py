@@ -3,14 +3,9 @@ and on PostgreSQL two workers draining one queue never run a job twice nor overl
 
 from __future__ import annotations
 
-import asyncio
-import os
 import signal
-import subprocess
-import sys
-import time
 from collections import Counter, defaultdict
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,75 +15,18 @@ from storage import queue
 from storage.db import Database
 from storage.models import AuditEntry, Job, JobStatus
 from tests.support.worker_child import RECORD_RUN, SLOW_SIDE_EFFECT
+from tests.support.worker_processes import WorkerProcesses, audit_logged, worker_processes
 
 pytestmark = pytest.mark.slow
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 LEASE_S = 1.5
 
 
-class Children:
-    """Spawns `tests.support.worker_child` processes and never leaves one behind."""
-
-    def __init__(self, url: str, log_dir: Path) -> None:
-        self.url = url
-        self.log_dir = log_dir
-        self.procs: dict[str, subprocess.Popen[bytes]] = {}
-
-    def start(self, worker_id: str, *extra: str) -> subprocess.Popen[bytes]:
-        log = (self.log_dir / f"{worker_id}.log").open("wb")
-        command = [sys.executable, "-m", "tests.support.worker_child", "--url", self.url]
-        command += ["--lease", str(LEASE_S), "--worker-id", worker_id, *extra]
-        env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
-        proc = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=log, stderr=log)
-        log.close()
-        self.procs[worker_id] = proc
-        return proc
-
-    def stop(self, worker_id: str, timeout_s: float = 15.0) -> int:
-        """SIGTERM (graceful drain) and the exit code."""
-        proc = self.procs[worker_id]
-        proc.send_signal(signal.SIGTERM)
-        return proc.wait(timeout=timeout_s)
-
-    def logs(self) -> str:
-        return "\n".join(
-            f"--- {path.name}\n{path.read_text(errors='replace')[-3000:]}"
-            for path in sorted(self.log_dir.glob("*.log"))
-        )
-
-    def cleanup(self) -> None:
-        for proc in self.procs.values():
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait(timeout=10)
-
-
 @pytest.fixture
-def children(database_url: str, tmp_path: Path) -> Iterator[Children]:
-    spawned = Children(database_url, tmp_path)
-    yield spawned
-    spawned.cleanup()
-
-
-async def wait_until(
-    condition: Callable[[], Awaitable[bool]],
-    *,
-    timeout_s: float,
-    what: str,
-    children: Children,
-) -> None:
-    """Poll `condition` until true; fail with the children's logs after `timeout_s`."""
-    deadline = time.monotonic() + timeout_s
-    while not await condition():
-        for worker_id, proc in children.procs.items():
-            if proc.poll() is not None and proc.returncode != -signal.SIGKILL:
-                pytest.fail(
-                    f"{worker_id} exited ({proc.returncode}) waiting for {what}\n{children.logs()}"
-                )
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout_s}s waiting for {what}\n{children.logs()}")
-        await asyncio.sleep(0.05)
+def children(database_url: str, tmp_path: Path) -> Iterator[WorkerProcesses]:
+    args = ["--url", database_url, "--lease", str(LEASE_S)]
+    with worker_processes("tests.support.worker_child", args, tmp_path) as spawned:
+        yield spawned
 
 
 async def audit_rows(db: Database, action: str) -> list[AuditEntry]:
@@ -105,25 +43,23 @@ async def get_job(db: Database, job_id: int) -> Job:
 
 
 async def test_sigkilled_workers_job_is_finished_once_by_another_process(
-    db: Database, children: Children
+    db: Database, children: WorkerProcesses
 ) -> None:
     async with db.transaction() as session:
         job_id = await queue.enqueue(session, kind=SLOW_SIDE_EFFECT, payload={})
     assert job_id is not None
 
     worker_a = children.start("worker-a", "--hold", "3600")
-    await wait_until(
-        lambda: _has_audit(db, "job_started", actor="worker-a"),
+    await children.wait_until(
+        lambda: audit_logged(db, "job_started", actor="worker-a"),
         timeout_s=20,
         what="worker-a to start the job",
-        children=children,
     )
     children.start("worker-b", "--hold", "0")
-    await wait_until(
-        lambda: _has_audit(db, "worker_ready", actor="worker-b"),
+    await children.wait_until(
+        lambda: audit_logged(db, "worker_ready", actor="worker-b"),
         timeout_s=20,
         what="worker-b to be ready",
-        children=children,
     )
 
     # worker-a's heartbeat keeps the lease alive beyond its first term; worker-b keeps off.
@@ -135,9 +71,7 @@ async def test_sigkilled_workers_job_is_finished_once_by_another_process(
         assert job.lease_expires_at is not None
         return (job.lease_expires_at - started_at).total_seconds() > LEASE_S + 0.2
 
-    await wait_until(
-        lease_extended, timeout_s=10, what="a heartbeat to extend the lease", children=children
-    )
+    await children.wait_until(lease_extended, timeout_s=10, what="a heartbeat to extend the lease")
     held = await get_job(db, job_id)
     assert held.status == JobStatus.RUNNING and held.locked_by == "worker-a"
     assert held.attempts == 1
@@ -150,7 +84,7 @@ async def test_sigkilled_workers_job_is_finished_once_by_another_process(
     async def succeeded() -> bool:
         return (await get_job(db, job_id)).status == JobStatus.SUCCEEDED
 
-    await wait_until(succeeded, timeout_s=20, what="worker-b to finish the job", children=children)
+    await children.wait_until(succeeded, timeout_s=20, what="worker-b to finish the job")
     done = await get_job(db, job_id)
     assert done.attempts == 2 and done.locked_by == "worker-b"
     assert done.started_at is not None and done.started_at > lease_at_kill  # lease was honoured
@@ -167,23 +101,13 @@ async def test_sigkilled_workers_job_is_finished_once_by_another_process(
     assert children.stop("worker-b") == 0, children.logs()
 
 
-async def _has_audit(db: Database, action: str, *, actor: str) -> bool:
-    async with db.sessions() as session:
-        count = await session.scalar(
-            select(func.count())
-            .select_from(AuditEntry)
-            .where(AuditEntry.action == action, AuditEntry.actor == actor)
-        )
-    return bool(count)
-
-
 SERIAL_KEYS = 20
 JOBS_PER_KEY = 5
 UNKEYED_JOBS = 100
 
 
 async def test_two_worker_processes_never_run_a_job_twice_nor_overlap_a_serial_key(
-    db: Database, backend: str, children: Children
+    db: Database, backend: str, children: WorkerProcesses
 ) -> None:
     if backend == "sqlite":
         pytest.skip(
@@ -215,7 +139,7 @@ async def test_two_worker_processes_never_run_a_job_twice_nor_overlap_a_serial_k
             )
         return remaining == 0
 
-    await wait_until(all_done, timeout_s=60, what="all jobs to succeed", children=children)
+    await children.wait_until(all_done, timeout_s=60, what="all jobs to succeed")
     assert children.stop("worker-a") == 0, children.logs()
     assert children.stop("worker-b") == 0, children.logs()
 
@@ -242,17 +166,16 @@ async def test_two_worker_processes_never_run_a_job_twice_nor_overlap_a_serial_k
 
 
 async def test_sigterm_lets_a_short_job_finish_before_exiting(
-    db: Database, children: Children
+    db: Database, children: WorkerProcesses
 ) -> None:
     async with db.transaction() as session:
         job_id = await queue.enqueue(session, kind=SLOW_SIDE_EFFECT, payload={})
     assert job_id is not None
     children.start("worker-t", "--hold", "1", "--grace", "30")
-    await wait_until(
-        lambda: _has_audit(db, "job_started", actor="worker-t"),
+    await children.wait_until(
+        lambda: audit_logged(db, "job_started", actor="worker-t"),
         timeout_s=20,
         what="worker-t to start the job",
-        children=children,
     )
     assert children.stop("worker-t", timeout_s=30) == 0
     job = await get_job(db, job_id)
@@ -261,17 +184,16 @@ async def test_sigterm_lets_a_short_job_finish_before_exiting(
 
 
 async def test_sigterm_releases_a_job_that_outlives_the_grace_period(
-    db: Database, children: Children
+    db: Database, children: WorkerProcesses
 ) -> None:
     async with db.transaction() as session:
         job_id = await queue.enqueue(session, kind=SLOW_SIDE_EFFECT, payload={})
     assert job_id is not None
     children.start("worker-r", "--hold", "3600", "--grace", "0.5")
-    await wait_until(
-        lambda: _has_audit(db, "job_started", actor="worker-r"),
+    await children.wait_until(
+        lambda: audit_logged(db, "job_started", actor="worker-r"),
         timeout_s=20,
         what="worker-r to start the job",
-        children=children,
     )
     assert children.stop("worker-r", timeout_s=30) == 0
     job = await get_job(db, job_id)

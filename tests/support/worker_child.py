@@ -17,16 +17,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import random
-import signal
 import time
 from typing import Any
 
 from storage.db import Database
 from storage.models import AuditEntry
-from storage.queue import ClaimedJob, RetryPolicy
-from storage.worker import Worker
+from storage.queue import ClaimedJob
+from storage.worker import JobHandler
+from tests.support.child_worker import child_parser, run_child, serve_until_stopped
 
 SLOW_SIDE_EFFECT = "slow_side_effect"
 RECORD_RUN = "record_run"
@@ -39,7 +38,7 @@ async def _audit(db: Database, *, actor: str, action: str, detail: dict[str, Any
 
 def build_handlers(
     db: Database, *, worker_id: str, hold_s: float, work_ms: float
-) -> dict[str, Any]:
+) -> dict[str, JobHandler]:
     """Test job handlers whose only side effects are audit rows."""
 
     async def slow_side_effect(job: ClaimedJob) -> None:
@@ -79,32 +78,23 @@ def build_handlers(
 
 async def run(args: argparse.Namespace) -> None:
     db = Database(args.url)
-    worker = Worker(
-        db,
-        build_handlers(db, worker_id=args.worker_id, hold_s=args.hold, work_ms=args.work_ms),
-        worker_id=args.worker_id,
-        lease_s=args.lease,
-        poll_s=args.poll,
-        concurrency=args.concurrency,
-        retry_policy=RetryPolicy(base_s=0.2, jitter=0.0),
-        shutdown_grace_s=args.grace,
-    )
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
+    handlers = build_handlers(db, worker_id=args.worker_id, hold_s=args.hold, work_ms=args.work_ms)
     try:
-        await _audit(db, actor=args.worker_id, action="worker_ready", detail={})
-        await worker.run(stop)
+        await serve_until_stopped(
+            db,
+            handlers,
+            worker_id=args.worker_id,
+            lease_s=args.lease,
+            poll_s=args.poll,
+            concurrency=args.concurrency,
+            shutdown_grace_s=args.grace,
+        )
     finally:
         await db.dispose()
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--url", required=True, help="DATABASE_URL of a migrated database")
-    parser.add_argument("--lease", type=float, default=1.5, help="job lease in seconds")
-    parser.add_argument("--worker-id", required=True)
+    parser = child_parser(__doc__.splitlines()[0], lease_s=1.5)
     parser.add_argument("--poll", type=float, default=0.1, help="idle poll interval (s)")
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--hold", type=float, default=0.0, help="slow_side_effect hold (s)")
@@ -113,10 +103,5 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def main(argv: list[str] | None = None) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    asyncio.run(run(parse_args(argv)))
-
-
 if __name__ == "__main__":
-    main()
+    run_child(run, parse_args())
