@@ -16,6 +16,9 @@ import pytest
 from storage.db import Database
 from storage.migrate import upgrade
 
+# The fake servers (stripe_api, fake_slack, smtp, fake_twilio) as fixtures everywhere.
+pytest_plugins = ["tests.support.servers"]
+
 POSTGRES_URL = os.environ.get("DUNBOT_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite", *(["postgres"] if POSTGRES_URL else [])]
 REPO_ROOT = Path(__file__).resolve().parents[1]

@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 
 from bot.adapters.stripe_billing import StripeBilling
 from tests.fakes.stripe_server import DEFAULT_API_KEY, FakeStripe
-
-
-@pytest.fixture
-def stripe_api() -> Iterator[FakeStripe]:
-    """A running fake Stripe; add data with its helpers, read `requests` afterwards."""
-    with FakeStripe() as server:
-        yield server
 
 
 @pytest.fixture

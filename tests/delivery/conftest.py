@@ -9,7 +9,7 @@ Two harnesses:
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -115,18 +115,6 @@ class DeliveryHarness:
 
 
 @pytest.fixture
-def stripe_api() -> Iterator[FakeStripe]:
-    with FakeStripe() as server:
-        yield server
-
-
-@pytest.fixture
-async def smtp() -> AsyncIterator[ScriptedSmtpServer]:
-    async with ScriptedSmtpServer() as server:
-        yield server
-
-
-@pytest.fixture
 def recovery_config() -> RecoveryConfig:
     return RecoveryConfig(company_name="Acme", email_from="billing@acme.test")
 
@@ -151,12 +139,6 @@ async def dh(
     worker = Worker(db, engine.job_handlers(), retry_policy=RetryPolicy(base_s=0, jitter=0))
     yield DeliveryHarness(db, stripe_api, smtp, engine, worker, notifier)
     await billing.aclose()
-
-
-@pytest.fixture
-def fake_slack() -> Iterator[FakeSlack]:
-    with FakeSlack() as server:
-        yield server
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@ and in-memory Drafter / Mailer / Notifier."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,12 +58,6 @@ class Harness:
             if kind:
                 query = query.where(Job.kind == kind)
             return list((await session.scalars(query)).all())
-
-
-@pytest.fixture
-def stripe_api() -> Iterator[FakeStripe]:
-    with FakeStripe() as server:
-        yield server
 
 
 @pytest.fixture
