@@ -1,12 +1,18 @@
-"""Hand-built invoice histories and an in-memory CustomerHistory for customer tests."""
+"""Hand-built invoice histories, an in-memory CustomerHistory and the facts service over it,
+for customer tests."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from recovery.customers.facts import InvoiceRecord
+from recovery.customers.facts import InvoiceRecord, RatingConfig
+from recovery.customers.ports import CustomerHistory
+from recovery.customers.rules import CustomerRules, CustomerRulesConfig
+from recovery.customers.service import CustomerFactsService
 from recovery.domain import CustomerSnapshot
+from recovery.playbooks.rules import Playbook
+from storage.db import Database
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 
@@ -64,3 +70,29 @@ class MemoryHistory:
 
     async def invoice_history(self, customer_id: str) -> list[InvoiceRecord]:
         return list(self.invoices.get(customer_id, []))
+
+
+def customer_rules(playbook: Playbook) -> CustomerRules:
+    """The rules file's customer rules with the default settings."""
+    return CustomerRules(playbook=playbook, config=CustomerRulesConfig())
+
+
+def facts_service(
+    db: Database, history: CustomerHistory, *, rules: CustomerRules | None = None
+) -> CustomerFactsService:
+    """The facts service at NOW; with `rules`, they see every change."""
+    return CustomerFactsService(
+        db=db, history=history, rating=RatingConfig(), listener=rules, clock=lambda: NOW
+    )
+
+
+# A rule two rule files in these tests start with.
+ENTERPRISE_UMA_OWNS = """
+[[rule]]
+name = "Enterprise: Uma owns"
+trigger = "dunbot.customer.created_or_updated"
+conditions = ['metadata.segment = "enterprise"']
+[[rule.action]]
+type = "assign_owner"
+owner = "UUMA"
+"""

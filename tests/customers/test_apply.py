@@ -5,24 +5,22 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from recovery.customers.apply import apply_rules
-from recovery.customers.facts import RatingConfig
-from recovery.customers.rules import CustomerRules, CustomerRulesConfig, owners_of
-from recovery.customers.service import CustomerFactsService
+from recovery.customers.rules import owners_of
 from recovery.domain import CustomerSnapshot
 from recovery.playbooks.loader import load_playbook_text
 from storage.db import Database
 from storage.models import AuditEntry, CustomerProfile
-from tests.customers.history import NOW, MemoryHistory, days_ago
+from tests.customers.history import (
+    ENTERPRISE_UMA_OWNS,
+    MemoryHistory,
+    customer_rules,
+    days_ago,
+    facts_service,
+)
 
-RULES = """
-[[rule]]
-name = "Enterprise: Uma owns"
-trigger = "dunbot.customer.created_or_updated"
-conditions = ['metadata.segment = "enterprise"']
-[[rule.action]]
-type = "assign_owner"
-owner = "UUMA"
-
+RULES = (
+    ENTERPRISE_UMA_OWNS
+    + """
 [[rule]]
 name = "Test customers: exclude"
 trigger = "dunbot.customer.created"
@@ -40,6 +38,7 @@ type = "notify"
 to = "alerts"
 text = "{id}"
 """
+)
 
 
 def _history() -> MemoryHistory:
@@ -56,13 +55,11 @@ def _history() -> MemoryHistory:
 
 async def test_bulk_apply_dry_run_then_apply(db: Database) -> None:
     history = _history()
-    plain = CustomerFactsService(db=db, history=history, rating=RatingConfig(), clock=lambda: NOW)
+    plain = facts_service(db, history)
     for customer_id in history.customers:  # customers dunbot knew before the rules existed
         await plain.refresh(customer_id)
-    rules = CustomerRules(playbook=load_playbook_text(RULES), config=CustomerRulesConfig())
-    service = CustomerFactsService(
-        db=db, history=history, rating=RatingConfig(), listener=rules, clock=lambda: NOW
-    )
+    rules = customer_rules(load_playbook_text(RULES))
+    service = facts_service(db, history, rules=rules)
 
     preview = await apply_rules(
         db=db, rules=rules, service=service, customer_ids=None, dry_run=True

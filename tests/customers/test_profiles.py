@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from recovery.customers.facts import RatingConfig
 from recovery.customers.profiles import profile_of
-from recovery.customers.service import CustomerFactsService
 from recovery.domain import CustomerSnapshot
 from storage.db import Database
-from tests.customers.history import NOW, MemoryHistory, days_ago, open_invoice, paid
+from tests.customers.history import MemoryHistory, days_ago, facts_service, open_invoice, paid
 
 
 def _history() -> MemoryHistory:
@@ -30,7 +29,7 @@ def _history() -> MemoryHistory:
 
 async def test_refresh_stores_the_facts_and_a_repeat_changes_nothing(db: Database) -> None:
     history = _history()
-    service = CustomerFactsService(db=db, history=history, rating=RatingConfig(), clock=lambda: NOW)
+    service = facts_service(db, history)
     first = await service.refresh("cus_1")
     assert first is not None and first.created and first.version == 1
     again = await service.refresh("cus_1")

@@ -6,23 +6,25 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from recovery.customers.facts import RatingConfig
-from recovery.customers.rules import CustomerRules, CustomerRulesConfig
 from recovery.customers.service import CustomerFactsService
 from recovery.domain import CustomerSnapshot
 from recovery.playbooks.loader import load_playbook_file
 from storage.db import Database
 from storage.models import CustomerProfile, Job
-from tests.customers.history import NOW, MemoryHistory, days_ago, open_invoice, paid
+from tests.customers.history import (
+    MemoryHistory,
+    customer_rules,
+    days_ago,
+    facts_service,
+    open_invoice,
+    paid,
+)
 
 EXAMPLE = Path(__file__).parents[2] / "playbooks.example.toml"
 
 
 def _service(db: Database, history: MemoryHistory) -> CustomerFactsService:
-    rules = CustomerRules(playbook=load_playbook_file(EXAMPLE), config=CustomerRulesConfig())
-    return CustomerFactsService(
-        db=db, history=history, rating=RatingConfig(), listener=rules, clock=lambda: NOW
-    )
+    return facts_service(db, history, rules=customer_rules(load_playbook_file(EXAMPLE)))
 
 
 async def _jobs(db: Database) -> list[Job]:

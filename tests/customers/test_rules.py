@@ -7,14 +7,20 @@ from dataclasses import replace
 import pytest
 from sqlalchemy import select
 
-from recovery.customers.facts import RatingConfig
-from recovery.customers.rules import CustomerRules, CustomerRulesConfig, owners_of
+from recovery.customers.rules import owners_of
 from recovery.customers.service import CustomerFactsService
 from recovery.domain import CustomerSnapshot
 from recovery.playbooks.loader import PlaybookInvalid, load_playbook_text
 from storage.db import Database
 from storage.models import AuditEntry, CustomerProfile, Job, PlaybookFiring
-from tests.customers.history import NOW, MemoryHistory, days_ago, open_invoice
+from tests.customers.history import (
+    ENTERPRISE_UMA_OWNS,
+    MemoryHistory,
+    customer_rules,
+    days_ago,
+    facts_service,
+    open_invoice,
+)
 
 OUTSTANDING_RULES = """
 [[rule]]
@@ -36,15 +42,9 @@ to = "owner"
 text = "{name} is nearly settled"
 """
 
-OWNER_RULES = """
-[[rule]]
-name = "Enterprise: Uma owns"
-trigger = "dunbot.customer.created_or_updated"
-conditions = ['metadata.segment = "enterprise"']
-[[rule.action]]
-type = "assign_owner"
-owner = "UUMA"
-
+OWNER_RULES = (
+    ENTERPRISE_UMA_OWNS
+    + """
 [[rule]]
 name = "Everyone: Bob owns"
 trigger = "dunbot.customer.created_or_updated"
@@ -53,13 +53,11 @@ conditions = ['metadata.segment is not "internal"']
 type = "assign_owner"
 owner = ["UBOB"]
 """
+)
 
 
 def _service(db: Database, history: MemoryHistory, rules_text: str) -> CustomerFactsService:
-    rules = CustomerRules(playbook=load_playbook_text(rules_text), config=CustomerRulesConfig())
-    return CustomerFactsService(
-        db=db, history=history, rating=RatingConfig(), listener=rules, clock=lambda: NOW
-    )
+    return facts_service(db, history, rules=customer_rules(load_playbook_text(rules_text)))
 
 
 def _history(**metadata: str) -> MemoryHistory:
