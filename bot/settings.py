@@ -53,6 +53,10 @@ class Settings(BaseSettings):
     slack_api_url: str = "https://slack.com/api/"
     slack_approvals_channel: str | None = None
     slack_vip_channel: str | None = None
+    # Bursts: more than this many new drafts within the window are reviewed in batch messages
+    # (one per group, Approve all N) instead of one card each; 0 turns batch review off.
+    batch_review_threshold: int = Field(default=10, ge=0, le=100_000)
+    batch_review_window_s: float = Field(default=300.0, gt=0, le=86_400)
     finance_approvers: Annotated[list[str], NoDecode] = Field(default_factory=list)
     account_managers: Annotated[list[str], NoDecode] = Field(default_factory=list)
     vip_claim_sla: float = 7200.0  # seconds; accepts '2h', '90m', '1d'

@@ -20,6 +20,7 @@ from bot.playbooks.wiring import (
 )
 from bot.runtime import Runtime, SlackParts
 from bot.settings import Settings
+from recovery.batches import BatchPolicy
 from recovery.config import RecoveryConfig
 from recovery.customers.actions import CustomerActions
 from recovery.customers.rules import CustomerRules, CustomerRulesConfig
@@ -209,6 +210,9 @@ def build_slack(
         stripe_dashboard=settings.environment != "demo",
         sms_choice={"email", "sms"} <= set(settings.dunning_channels),
         sms_company=settings.company_name if "sms" in settings.dunning_channels else None,
+        batch_policy=BatchPolicy(
+            threshold=settings.batch_review_threshold, window_s=settings.batch_review_window_s
+        ),
     )
     deps = SlackDeps(
         db=db,

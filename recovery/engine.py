@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from recovery.batches import run_batch_decision
 from recovery.cases import CaseEngine
 from recovery.config import RecoveryConfig
 from recovery.delivery import DeliveryService
@@ -64,6 +65,7 @@ class RecoveryEngine:
             JobKind.SEND_SMS: self._send_sms,
             JobKind.DELIVER_TASK: self._deliver_task,
             JobKind.NOTIFY: self._notify,
+            JobKind.BATCH_DECISION: self._batch_decision,
             JobKind.VIP_CLAIM_REMINDER: self._vip_reminder,
             JobKind.PAUSE_EXPIRED: self._pause_expired,
         }
@@ -95,6 +97,13 @@ class RecoveryEngine:
     async def _deliver_task(self, job: ClaimedJob) -> None:
         await self.task_deliveries.deliver(
             job.payload["delivery_id"], final_attempt=job.attempts >= job.max_attempts
+        )
+
+    async def _batch_decision(self, job: ClaimedJob) -> None:
+        await run_batch_decision(
+            self.db,
+            batch_id=job.payload["batch_id"],
+            channels=frozenset(job.payload.get("channels") or ["email"]),
         )
 
     async def _notify(self, job: ClaimedJob) -> None:

@@ -20,6 +20,7 @@ class JobKind(StrEnum):
     VIP_CLAIM_REMINDER = "vip_claim_reminder"
     PAUSE_EXPIRED = "pause_expired"
     SEND_SMS = "send_sms"
+    BATCH_DECISION = "batch_decision"  # Approve all / Reject all fanned out (recovery.batches)
     DELIVER_TASK = "deliver_task"  # a VIP task to Teams or the outbound task webhook
     # Slack-side work (ephemeral replies, the App Home, /dunning look-ups): bot/slack/jobs.py.
     # Playbooks (recovery/playbooks/runner.py): evaluate an event, run an action, show a card.

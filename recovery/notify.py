@@ -18,6 +18,7 @@ class NotifyCall(StrEnum):
     SYNC_CASE_CARDS = "sync_case_cards"
     ESCALATE = "escalate"
     REMIND_VIP_TASK = "remind_vip_task"
+    SYNC_BATCH = "sync_batch"  # post or update a batch review message
 
 
 async def enqueue_notify(
@@ -27,26 +28,31 @@ async def enqueue_notify(
     draft_id: int | None = None,
     task_id: int | None = None,
     case_id: int | None = None,
+    batch_id: int | None = None,
     note: str | None = None,
     dedupe_key: str | None = None,
+    delay_s: float | None = None,
 ) -> None:
-    """Queue one Notifier call; cards of one subject are updated one at a time, in order."""
+    """Queue one Notifier call; cards of one subject are updated one at a time, in order
+    (`delay_s`: not before then, e.g. to coalesce a batch message's updates)."""
     payload: dict[str, Any] = {"call": str(call)}
     for key, value in (
         ("draft_id", draft_id),
         ("task_id", task_id),
         ("case_id", case_id),
+        ("batch_id", batch_id),
         ("note", note),
     ):
         if value is not None:
             payload[key] = value
-    subject = draft_id if draft_id is not None else task_id if task_id is not None else case_id
+    subject = next((s for s in (draft_id, task_id, batch_id, case_id) if s is not None), None)
     await enqueue(
         session,
         kind=JobKind.NOTIFY,
         payload=payload,
         dedupe_key=dedupe_key,
         serial_key=f"card:{call}:{subject}",
+        delay_s=delay_s,
         priority=Priority.PERSON_WAITING,  # a card lets a person act: ahead of drafting
     )
 
@@ -64,3 +70,5 @@ async def run_notify(notifier: Notifier, payload: dict[str, Any]) -> None:
         await notifier.escalate(case_id=payload["case_id"], note=payload.get("note", ""))
     elif call is NotifyCall.REMIND_VIP_TASK:
         await notifier.remind_vip_task(task_id=payload["task_id"])
+    elif call is NotifyCall.SYNC_BATCH:
+        await notifier.sync_batch(batch_id=payload["batch_id"])

@@ -286,6 +286,63 @@ class OutboxEmail(Base):
     marked_sent_by: Mapped[str | None] = mapped_column(String(100))
 
 
+class BatchStatus(StrEnum):
+    """open (drafts may join until decided or its window ends) → approved | rejected."""
+
+    OPEN = "open"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class ReviewBatch(Base):
+    """Drafts of one kind from a burst, reviewed together in one Slack message.
+
+    `version` grows by one with every draft that joins; a button names the version it showed,
+    so a decision applies to exactly the drafts that version listed.
+    """
+
+    __tablename__ = "review_batches"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    group_key: Mapped[str] = mapped_column(String(200), index=True)
+    # The group key while drafts may still join; NULL once decided or closed (unique: one
+    # joinable batch per group, whatever the concurrency).
+    open_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    group: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(20), default=BatchStatus.OPEN, index=True)
+    version: Mapped[int] = mapped_column(default=0)
+    decided_version: Mapped[int | None]
+    decided_by: Mapped[str | None] = mapped_column(String(50))
+    decided_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class BatchMemberOutcome(StrEnum):
+    """What the batch decision did to one draft (NULL until the fan-out reached it)."""
+
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    SKIPPED = "skipped"
+
+
+class ReviewBatchDraft(Base):
+    """One draft listed in a batch: the batch version it joined at and its own version then."""
+
+    __tablename__ = "review_batch_drafts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("review_batches.id"), index=True)
+    draft_id: Mapped[int] = mapped_column(ForeignKey("drafts.id"), unique=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    joined_version: Mapped[int]
+    draft_version: Mapped[int]
+    outcome: Mapped[str | None] = mapped_column(String(20))
+    outcome_reason: Mapped[str | None] = mapped_column(Text)
+    decided_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class SlackMessage(Base):
     """Where a card was posted, so it can be updated in place with chat.update."""
 

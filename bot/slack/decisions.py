@@ -13,7 +13,7 @@ from bot.slack.actors import slack_actor
 from bot.slack.deps import SlackDeps
 from bot.slack.ids import DoneTaskField, EditDraftField, RegenerateDraftField, RejectDraftField
 from bot.slack.middleware import Click, Submission
-from recovery import decisions
+from recovery import batches, decisions
 from recovery.decisions import Outcome
 from storage.models import OutboxEmail
 
@@ -50,6 +50,29 @@ async def approve_sms_only(session: AsyncSession, click: Click, _deps: SlackDeps
         version=click.card.version,
         actor=slack_actor(click.user),
         channels=frozenset({"sms"}),
+    )
+
+
+async def approve_batch(session: AsyncSession, click: Click, deps: SlackDeps) -> Outcome:
+    """Approve all: exactly the drafts the clicked version of the batch message listed."""
+    return await batches.decide_batch(
+        session,
+        batch_id=click.card.id,
+        version=click.card.version,
+        actor=slack_actor(click.user),
+        decision="approve",
+        channels=deps.dunning_channels,
+    )
+
+
+async def reject_batch(session: AsyncSession, click: Click, _deps: SlackDeps) -> Outcome:
+    """Reject all: no email for the drafts the clicked version of the batch message listed."""
+    return await batches.decide_batch(
+        session,
+        batch_id=click.card.id,
+        version=click.card.version,
+        actor=slack_actor(click.user),
+        decision="reject",
     )
 
 

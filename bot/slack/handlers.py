@@ -20,6 +20,7 @@ from bot.slack.errors import error_handler
 from bot.slack.ids import (
     SLASH_COMMAND,
     ApprovalAction,
+    BatchAction,
     DeadJobAction,
     EditDraftField,
     ModalCallback,
@@ -31,7 +32,7 @@ from bot.slack.middleware import verified_request
 
 __all__ = ["SlackDeps", "register", "routes"]
 
-DRAFT, TASK = CardKind.DRAFT, CardKind.VIP_TASK
+DRAFT, TASK, BATCH = CardKind.DRAFT, CardKind.VIP_TASK, CardKind.BATCH
 FINANCE, MANAGER = Role.FINANCE, Role.ACCOUNT_MANAGER
 
 
@@ -56,6 +57,8 @@ def routes(deps: SlackDeps) -> tuple[Route, ...]:
             tell_success=True,
         ),
         Submit(ModalCallback.REJECT_DRAFT, FINANCE, DRAFT, decisions.reject),
+        Decide(BatchAction.APPROVE_ALL, FINANCE, BATCH, decisions.approve_batch),
+        Decide(BatchAction.REJECT_ALL, FINANCE, BATCH, decisions.reject_batch),
         Decide(VipAction.CLAIM, MANAGER, TASK, decisions.claim),
         Decide(VipAction.RELEASE, MANAGER, TASK, decisions.release),
         OpenModal(VipAction.DONE, MANAGER, TASK, done_modal),

@@ -29,6 +29,14 @@ class VipAction(StrEnum):
     DONE = "vip.done"
 
 
+class BatchAction(StrEnum):
+    """Buttons on a batch review message (a burst's drafts of one group)."""
+
+    APPROVE_ALL = "batch.approve_all"
+    REVIEW = "batch.review"
+    REJECT_ALL = "batch.reject_all"
+
+
 class DeadJobAction(StrEnum):
     """Buttons on the alert of a dead job."""
 

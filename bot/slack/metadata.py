@@ -30,6 +30,7 @@ class CardKind(StrEnum):
     DRAFT = "draft"
     VIP_TASK = "vip_task"
     DEAD_JOB = "dead_job"  # id: the alert of one death (its job_died job); version: 0
+    BATCH = "batch"  # id: a review batch; version: the batch version the message listed
 
     @property
     def message_kind(self) -> str:
@@ -41,6 +42,7 @@ _MESSAGE_KINDS = {
     CardKind.DRAFT: "approval",
     CardKind.VIP_TASK: "vip_task",
     CardKind.DEAD_JOB: "dead_job",
+    CardKind.BATCH: "review_batch",
 }
 
 

@@ -23,23 +23,31 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.slack import digests
+from bot.slack.batch_cards import batch_view
 from bot.slack.blocks.approval import approval_card
+from bot.slack.blocks.batch import batch_message
 from bot.slack.blocks.digest import digest_message
 from bot.slack.blocks.escalation import escalation_message
 from bot.slack.blocks.kit import Message
 from bot.slack.blocks.vip import vip_reminder_message, vip_task_card
 from bot.slack.cards import amount_text, approval_view, sms_preview, vip_view
 from bot.slack.metadata import CardKind
-from bot.slack.views import DigestItem, DigestView
+from bot.slack.views import ApprovalStatus, DigestItem, DigestView
+from recovery.batches import BatchPolicy, batch_of_draft, in_burst, join_batch
+from recovery.notify import NotifyCall, enqueue_notify
 from storage.db import Database
-from storage.models import Case, Draft, SlackMessage, VipTask
+from storage.models import Case, Draft, ReviewBatchDraft, SlackMessage, VipTask, utcnow
 from storage.queue import RetryLater
 
 log = logging.getLogger("dunbot.slack")
 
 APPROVAL_CARD = CardKind.DRAFT.message_kind
 VIP_CARD = CardKind.VIP_TASK.message_kind
+BATCH_MESSAGE = CardKind.BATCH.message_kind
 MIN_POST_INTERVAL_S = 1.0
+BATCH_REFRESH_S = 2.0
+"""A batch message is updated at most this often: its changes are coalesced per interval."""
+_NEEDS_A_PERSON = (ApprovalStatus.FAILED, ApprovalStatus.UNKNOWN)
 
 T = TypeVar("T")
 
@@ -110,6 +118,8 @@ class SlackNotifier:
         pacer: ChannelPacer | None = None,
         sms_choice: bool = False,
         sms_company: str | None = None,
+        batch_policy: BatchPolicy | None = None,
+        batch_refresh_s: float = BATCH_REFRESH_S,
     ) -> None:
         self.db = db
         self.client = client
@@ -121,6 +131,9 @@ class SlackNotifier:
         self.pacer = pacer or ChannelPacer()
         self.sms_choice = sms_choice  # email and SMS both on: the card offers either alone
         self.sms_company = sms_company  # SMS on: the card previews it, signed with this name
+        # Bursts reviewed in batch messages (recovery.batches); off unless configured.
+        self.batch_policy = batch_policy or BatchPolicy(threshold=0)
+        self.batch_refresh_s = batch_refresh_s
 
     async def sync_approval_card(self, *, draft_id: int) -> None:
         async with self.db.sessions() as session:
@@ -130,11 +143,95 @@ class SlackNotifier:
                 if view is not None and self.sms_company is not None
                 else None
             )
-        if view is not None:
-            view = replace(view, sms_choice=self.sms_choice, sms_preview=preview)
-            await self._show(
-                APPROVAL_CARD, draft_id, view.case_id, self.approvals_channel, approval_card(view)
+            card = await _message_of(session, APPROVAL_CARD, draft_id)
+            batch_id = await batch_of_draft(session, draft_id) if card is None else None
+            burst = (
+                card is None
+                and batch_id is None
+                and view is not None
+                and view.status is ApprovalStatus.PENDING
+                and await in_burst(session, self.batch_policy, now=utcnow())
             )
+        if view is None:
+            return
+        thread_ts = None
+        if batch_id is not None or burst:
+            shown_in = await self._show_in_batch(draft_id, batch_id)
+            if shown_in is not None and view.status not in _NEEDS_A_PERSON:
+                return
+            if shown_in is not None:  # its email needs a person: its own card, in the thread
+                thread_ts = await self._batch_ts(shown_in)
+        view = replace(view, sms_choice=self.sms_choice, sms_preview=preview)
+        await self._show(
+            APPROVAL_CARD,
+            draft_id,
+            view.case_id,
+            self.approvals_channel,
+            approval_card(view),
+            thread_ts=thread_ts,
+        )
+
+    async def sync_batch(self, *, batch_id: int) -> None:
+        """Post the batch's message (paced like a card), or update it in place."""
+        async with self.db.sessions() as session:
+            view = await batch_view(session, batch_id)
+            existing = await _message_of(session, BATCH_MESSAGE, batch_id)
+        if view is None or not view.lines:
+            return
+        message = batch_message(view)
+        if existing is not None and existing.ts:
+            await self._call(
+                self.client.chat_update(
+                    channel=existing.channel,
+                    ts=existing.ts,
+                    text=message.text,
+                    blocks=message.blocks,
+                )
+            )
+            return
+        response = await self._post(
+            self.approvals_channel, message, thread_ts=None, pace_key=f"{BATCH_MESSAGE}:{batch_id}"
+        )
+        async with self.db.transaction() as session:
+            session.add(
+                SlackMessage(
+                    card_kind=BATCH_MESSAGE,
+                    subject_id=batch_id,
+                    case_id=None,
+                    channel=response["channel"],
+                    ts=response["ts"],
+                )
+            )
+
+    async def _show_in_batch(self, draft_id: int, batch_id: int | None) -> int | None:
+        """List the draft in its group's batch (when not yet listed) and queue the batch
+        message's coalesced update; the batch id, or None when the draft cannot be batched."""
+        async with self.db.transaction() as session:
+            if batch_id is None:
+                batch_id = await join_batch(session, draft_id=draft_id, policy=self.batch_policy)
+            if batch_id is not None:
+                await self.queue_batch_refresh(session, batch_id)
+        return batch_id
+
+    async def queue_batch_refresh(self, session: AsyncSession, batch_id: int) -> None:
+        """Update the batch's message soon: one update per batch per BATCH_REFRESH_S."""
+        if self.batch_refresh_s <= 0:
+            await enqueue_notify(session, NotifyCall.SYNC_BATCH, batch_id=batch_id)
+            return
+        now = time.time()
+        slot = int(now // self.batch_refresh_s)
+        await enqueue_notify(
+            session,
+            NotifyCall.SYNC_BATCH,
+            batch_id=batch_id,
+            dedupe_key=f"batch_refresh:{batch_id}:{slot}",
+            delay_s=max((slot + 1) * self.batch_refresh_s - now, 0.0),
+        )
+
+    async def _batch_ts(self, batch_id: int) -> str | None:
+        async with self.db.sessions() as session:
+            message = await _message_of(session, BATCH_MESSAGE, batch_id)
+        return message.ts if message is not None else None
 
     async def sync_vip_task_card(self, *, task_id: int) -> None:
         async with self.db.sessions() as session:
@@ -158,6 +255,15 @@ class SlackNotifier:
                     )
                 )
             ).all()
+            batches = set(
+                await session.scalars(
+                    select(ReviewBatchDraft.batch_id).where(ReviewBatchDraft.case_id == case_id)
+                )
+            )
+        if batches:  # the case's drafts listed in batches: their messages show it settled
+            async with self.db.transaction() as session:
+                for batch_id in sorted(batches):
+                    await self.queue_batch_refresh(session, batch_id)
         for card in cards:
             if card.card_kind == APPROVAL_CARD:
                 await self.sync_approval_card(draft_id=card.subject_id)
@@ -197,7 +303,14 @@ class SlackNotifier:
         await self._call(self.client.chat_postEphemeral(channel=channel, user=user, text=text))
 
     async def _show(
-        self, kind: str, subject_id: int, case_id: int | None, channel: str, message: Message
+        self,
+        kind: str,
+        subject_id: int,
+        case_id: int | None,
+        channel: str,
+        message: Message,
+        *,
+        thread_ts: str | None = None,
     ) -> None:
         async with self.db.sessions() as session:
             existing = await _message_of(session, kind, subject_id)
@@ -211,7 +324,9 @@ class SlackNotifier:
                 )
             )
             return
-        thread_ts = await self._burst_thread(channel, case_id)
+        in_digest = thread_ts is None
+        if in_digest:
+            thread_ts = await self._burst_thread(channel, case_id)
         response = await self._post(
             channel, message, thread_ts=thread_ts, pace_key=f"{kind}:{subject_id}"
         )
@@ -226,7 +341,7 @@ class SlackNotifier:
                     thread_ts=thread_ts,
                 )
             )
-        if thread_ts is not None:
+        if in_digest and thread_ts is not None:
             await self._refresh_digest(channel)
 
     async def _post(

@@ -199,3 +199,61 @@ class DigestView:
     items: Sequence[DigestItem]
     window_text: str = "the last minute"
     total_texts: Sequence[str] = field(default=())  # one per currency, e.g. ("$1,200.00",)
+
+
+class BatchLineState(StrEnum):
+    """Where one draft of a batch stands."""
+
+    PENDING = "pending"  # waiting for a decision
+    QUEUED = "queued"  # the batch was decided; its turn in the fan-out has not come yet
+    WAITING = "waiting"  # approved; the email is queued, retrying or held by a pause
+    SENT = "sent"
+    PAID_BEFORE_SENDING = "paid_before_sending"  # approved, invoice settled before it left
+    FAILED = "failed"  # sending failed or its outcome is unknown: its own card asks a person
+    REJECTED = "rejected"
+    SETTLED = "settled"  # the invoice was paid (or voided) while the draft waited
+    SKIPPED = "skipped"  # left alone by the batch decision (reason given)
+
+
+@dataclass(frozen=True, kw_only=True)
+class BatchLine:
+    """One draft listed in a batch message."""
+
+    draft_id: int
+    draft_version: int
+    invoice_id: str
+    invoice_number: str | None = None
+    customer_name: str | None = None
+    customer_email: str | None = None
+    amount: int  # minor units of the batch's currency
+    amount_text: str
+    state: BatchLineState = BatchLineState.PENDING
+    reason: str | None = None  # why it was skipped (our words)
+    subject: str = ""
+    body: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class BatchView:
+    """A batch review message: a burst's drafts of one group, decided together."""
+
+    batch_id: int
+    version: int
+    status: str  # storage.models.BatchStatus
+    currency: str
+    decline_text: str  # e.g. "card expired"
+    segment: str
+    language_text: str  # e.g. "English"
+    source: Literal["ai", "template"]
+    lines: Sequence[BatchLine]
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+
+    def in_state(self, state: BatchLineState) -> list[BatchLine]:
+        """The lines in one state, in the order they joined."""
+        return [line for line in self.lines if line.state is state]
+
+    @property
+    def pending(self) -> list[BatchLine]:
+        """The drafts Approve all would approve now."""
+        return self.in_state(BatchLineState.PENDING)

@@ -59,5 +59,8 @@ class RecordingNotifier:
     async def remind_vip_task(self, *, task_id: int) -> None:
         self.calls.append(("remind_vip_task", task_id))
 
+    async def sync_batch(self, *, batch_id: int) -> None:
+        self.calls.append(("sync_batch", batch_id))
+
     def names(self) -> list[str]:
         return [name for name, _ in self.calls]

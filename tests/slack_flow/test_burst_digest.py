@@ -6,6 +6,7 @@ import asyncio
 import json
 
 from bot.slack.digests import BURST_THRESHOLD
+from recovery.batches import BatchPolicy
 from recovery.jobkinds import JobKind
 from storage.worker import Worker
 from tests.fakes.stripe_events import build_event, store_events
@@ -39,6 +40,7 @@ async def test_burst_of_failures_is_summarised_in_a_digest_thread(sh: SlackHarne
 
 
 async def test_twenty_notify_jobs_of_one_burst_at_once_post_one_digest(sh: SlackHarness) -> None:
+    sh.runtime.slack.notifier.batch_policy = BatchPolicy(threshold=0)  # one card per draft
     count = 20
     for n in range(count):
         add_standard(sh.stripe, f"in_race{n}", customer=f"cus_race{n}", email=f"r{n}@example.com")
