@@ -16,6 +16,7 @@ from bot.slack.blocks.batch import BATCH_BLOCK_ID
 from bot.slack.ids import ApprovalAction, BatchAction
 from bot.slack.notifier import BATCH_MESSAGE
 from recovery import batches as batches_module
+from recovery import decisions as decisions_module
 from recovery.jobkinds import JobKind
 from storage.models import (
     Case,
@@ -59,6 +60,7 @@ async def bh(
         batch_review_threshold=THRESHOLD,
         batch_review_window_s=300,
     ) as harness:
+        assert harness.runtime.slack is not None
         harness.runtime.slack.notifier.batch_refresh_s = 0  # every change updates at once
         yield harness
 
@@ -221,7 +223,9 @@ async def test_approve_all_skips_drafts_paid_edited_or_paused_since_and_says_why
     await bh.pay(paid)  # paid after the message was rendered
     async with bh.runtime.db.transaction() as session:  # edited after it was rendered
         case = await session.scalar(select(Case).where(Case.invoice_id == edited))
+        assert case is not None
         draft = await session.scalar(select(Draft).where(Draft.case_id == case.id))
+        assert draft is not None
         draft.version += 1
         draft.body = "An edited body."
     customer = f"cus_b{paused.removeprefix('in_b')}"
@@ -268,6 +272,7 @@ async def test_a_batch_button_on_another_message_is_refused(bh: SlackHarness) ->
         card = await session.scalar(
             select(SlackMessage).where(SlackMessage.card_kind == "approval")
         )
+    assert card is not None and card.ts
     other = bh.slack.message(card.channel, card.ts) | {"ts": card.ts, "channel": card.channel}
     forged = other | {"blocks": message["blocks"]}  # the batch's buttons on a card's message
 
@@ -324,7 +329,7 @@ async def test_a_fan_out_interrupted_mid_way_resumes_without_sending_twice(
     [(batch_id, message)] = (await batch_messages(bh)).items()
     listed = await members(bh, batch_id)
     monkeypatch.setattr(batches_module, "DECISION_CHUNK", 3)
-    real_approve = batches_module.approve_draft
+    real_approve = decisions_module.approve_draft
     calls = 0
 
     async def crash_on_the_fifth(*args: Any, **kwargs: Any) -> Any:

@@ -40,6 +40,7 @@ async def test_burst_of_failures_is_summarised_in_a_digest_thread(sh: SlackHarne
 
 
 async def test_twenty_notify_jobs_of_one_burst_at_once_post_one_digest(sh: SlackHarness) -> None:
+    assert sh.runtime.slack is not None
     sh.runtime.slack.notifier.batch_policy = BatchPolicy(threshold=0)  # one card per draft
     count = 20
     for n in range(count):
