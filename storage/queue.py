@@ -374,6 +374,52 @@ async def run_now(session: AsyncSession, *, serial_key: str, kinds: Iterable[str
 
 
 @dataclass(frozen=True, slots=True)
+class ShiftedJob:
+    """A queued job brought forward by `shift_due`: when it was due and when it is due now."""
+
+    id: int
+    kind: str
+    serial_key: str | None
+    was_due: datetime
+    now_due: datetime
+
+
+async def shift_due(
+    session: AsyncSession, *, serial_keys: Iterable[str], by: timedelta
+) -> list[ShiftedJob]:
+    """Bring the not-yet-due queued jobs of these serial keys `by` earlier, never before now:
+    time passing for one subject only (the sandbox's "advance 7 days"). Jobs already due,
+    leased, finished, cancelled or dead are untouched. In the caller's transaction."""
+    keys = list(dict.fromkeys(serial_keys))
+    if not keys or by <= timedelta(0):
+        return []
+    now = utcnow()
+    query = (
+        select(Job)
+        .where(Job.serial_key.in_(keys), Job.status == JobStatus.QUEUED, Job.run_at > now)
+        .order_by(Job.run_at, Job.id)
+    )
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)  # a row being claimed is not queued
+    shifted = []
+    for job in (await session.scalars(query)).all():
+        was_due = job.run_at
+        job.run_at = max(was_due - by, now)
+        shifted.append(
+            ShiftedJob(
+                id=job.id,
+                kind=job.kind,
+                serial_key=job.serial_key,
+                was_due=was_due,
+                now_due=job.run_at,
+            )
+        )
+    if any(job.now_due <= now for job in shifted):
+        session.info[JOBS_ENQUEUED_FLAG] = True  # wake the in-process worker on commit
+    return shifted
+
+
+@dataclass(frozen=True, slots=True)
 class QueueStats:
     depth: int
     oldest_age_s: float

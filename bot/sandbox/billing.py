@@ -21,12 +21,12 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bot.sandbox.payments import SandboxPayments
+from bot.sandbox.subscriptions import SandboxSubscriptions
 from recovery.customers.facts import InvoiceRecord
 from recovery.customers.records import invoice_record
 from recovery.decline import categorise_decline
 from recovery.domain import CustomerSnapshot, DeclineInfo, InvoiceSnapshot
-from recovery.protocols import BillingError, NotFoundError
+from recovery.protocols import BillingError, NotFoundError, PaymentDeclined
 from recovery.snapshots import customer_snapshot, invoice_snapshot
 
 JsonObject = dict[str, Any]
@@ -61,7 +61,7 @@ def _system_now() -> datetime:
     return datetime.now(UTC)
 
 
-class SandboxBilling(SandboxPayments):
+class SandboxBilling(SandboxSubscriptions):
     """`recovery.protocols.Billing` over in-memory Stripe-shaped customers and invoices."""
 
     def __init__(
@@ -78,6 +78,8 @@ class SandboxBilling(SandboxPayments):
         self._deleted: set[str] = set()
         self._invoices: dict[str, JsonObject] = {}
         self._declines: dict[str, DeclineInfo] = {}
+        self._no_stripe_retries: set[str] = set()  # invoices Stripe never retries on its own
+        self._advanced: dict[str, timedelta] = {}  # how far each invoice's clock was moved
         self._ids = itertools.count(1)
         self._written: dict[str, JsonObject | None] = {}  # idempotency key → its event
         self.written_events: list[JsonObject] = []  # events of dunbot's own writes, in order
@@ -148,12 +150,16 @@ class SandboxBilling(SandboxPayments):
         created: datetime | None = None,
         due_date: datetime | None = None,
         metadata: Mapping[str, str] | None = None,
+        subscription: str | None = None,
+        stripe_retries: bool = True,
     ) -> JsonObject:
         """Add a finalised invoice of `customer` (open, paid, void or uncollectible).
 
         A paid invoice has `amount_paid == amount_due`; the others owe the whole amount, except
         a void one, which owes nothing. `customer_email` and `customer_name` are copied from
-        the customer as Stripe does on finalisation.
+        the customer as Stripe does on finalisation. An invoice of a `subscription` names it
+        and its line carries the subscription's price; `stripe_retries=False` stands for an
+        invoice Stripe does not retry after a failure (dunbot's plan retries it instead).
         """
         if status not in {"open", "paid", "void", "uncollectible"}:
             raise SandboxError(f"unsupported invoice status {status!r}")
@@ -211,6 +217,14 @@ class SandboxBilling(SandboxPayments):
             },
             "total": amount_due,
         }
+        if subscription is not None:
+            fields = self.subscription_invoice_fields(subscription, invoice_id)
+            invoice["lines"]["data"][0].update(fields.pop("line"))
+            invoice.update(fields)
+        else:
+            invoice.update(subscription=None, parent=None)
+        if not stripe_retries:
+            self._no_stripe_retries.add(invoice_id)
         self._invoices[invoice_id] = invoice
         return copy.deepcopy(invoice)
 
@@ -228,6 +242,7 @@ class SandboxBilling(SandboxPayments):
         currency: str,
         every: timedelta = timedelta(days=30),
         description: str = "Subscription",
+        subscription: str | None = None,
     ) -> list[JsonObject]:
         """Add `count` paid invoices, one per `every` going back from now (billing history)."""
         now = self._now()
@@ -239,6 +254,7 @@ class SandboxBilling(SandboxPayments):
                 status="paid",
                 description=description,
                 created=now - every * (count - index),
+                subscription=subscription,
             )
             for index in range(count)
         ]
@@ -283,24 +299,29 @@ class SandboxBilling(SandboxPayments):
         advice_code: str | None = None,
         message: str | None = None,
         final: bool | None = None,
+        at: datetime | None = None,
     ) -> JsonObject:
         """Record a failed automatic charge of an open invoice; returns `invoice.payment_failed`.
 
         `attempt_count` goes up by one and `next_payment_attempt` is set to the next retry of
         the schedule, or cleared when this was the final attempt (`final=True`, or the schedule
-        is exhausted). The decline is what `decline_info` reports from then on.
+        is exhausted) or Stripe does not retry this invoice. The decline is what `decline_info`
+        reports from then on; `at` is when the attempt happened (default: now).
         """
         invoice = self._invoice_dict(invoice_id)
         if invoice["status"] != "open":
             raise SandboxError(f"invoice {invoice_id} is {invoice['status']}, not open")
-        now = self._now()
+        now = at or self._now()
         attempt = int(invoice["attempt_count"]) + 1
         is_final = attempt >= self.max_attempts if final is None else final
+        retries = not is_final and invoice_id not in self._no_stripe_retries
         invoice["attempt_count"] = attempt
         invoice["attempted"] = True
         invoice["next_payment_attempt"] = (
-            None if is_final else _ts(now + timedelta(days=self._retry_days[attempt - 1]))
+            _ts(now + timedelta(days=self._retry_days[attempt - 1])) if retries else None
         )
+        if invoice.get("subscription"):
+            self.set_subscription_status(invoice["subscription"], "past_due")
         self._declines[invoice_id] = DeclineInfo(
             category=categorise_decline(decline_code, code, advice_code),
             decline_code=decline_code,
@@ -323,6 +344,9 @@ class SandboxBilling(SandboxPayments):
             next_payment_attempt=None,
         )
         invoice["status_transitions"]["paid_at"] = _ts(now)
+        self._declines.pop(invoice_id, None)
+        if invoice.get("subscription"):
+            self.set_subscription_status(invoice["subscription"], "active")
         return self._event("invoice.paid", invoice, now)
 
     def void(self, invoice_id: str) -> JsonObject:
@@ -344,6 +368,65 @@ class SandboxBilling(SandboxPayments):
         invoice.update(status="uncollectible", next_payment_attempt=None)
         invoice["status_transitions"]["marked_uncollectible_at"] = _ts(now)
         return self._event("invoice.marked_uncollectible", invoice, now)
+
+    # -- time passing for one invoice ----------------------------------------------------------
+
+    def advance_invoice(self, invoice_id: str, *, by: timedelta) -> list[JsonObject]:
+        """Move one invoice's clock `by` forward; returns the events Stripe sends meanwhile.
+
+        Every timestamp of the invoice moves `by` into the past (so its due date and next
+        automatic attempt come closer, as if that time had passed for it alone). Within that
+        window an automatic retry that falls due fails again with the same decline (the card
+        was not changed; "Customer pays" settles it), and an open invoice that passes its due
+        date gets `invoice.overdue`, each event stamped with when it happened, in time order.
+        """
+        invoice = self._invoice_dict(invoice_id)
+        if by <= timedelta(0):
+            raise SandboxError("time only moves forward")
+        now = self._now()
+        seconds = int(by.total_seconds())
+        for field in ("created", "due_date", "next_payment_attempt", "period_start", "period_end"):
+            if isinstance(invoice.get(field), int):
+                invoice[field] -= seconds
+        transitions = invoice["status_transitions"]
+        for field, value in transitions.items():
+            if isinstance(value, int):
+                transitions[field] = value - seconds
+        self._advanced[invoice_id] = self._advanced.get(invoice_id, timedelta(0)) + by
+        return self._events_in_window(invoice, start=now - by, now=now)
+
+    def advanced_by(self, invoice_id: str) -> timedelta:
+        """How far the invoice's clock has been moved forward in all (zero when never)."""
+        return self._advanced.get(invoice_id, timedelta(0))
+
+    def _events_in_window(
+        self, invoice: JsonObject, *, start: datetime, now: datetime
+    ) -> list[JsonObject]:
+        """Stripe's events for an invoice whose clock just went from `start` to `now`."""
+        timed: list[tuple[int, JsonObject]] = []
+        due = invoice.get("due_date")
+        if (
+            isinstance(due, int)
+            and _ts(start) <= due < _ts(now)
+            and invoice["status"] == "open"
+            and invoice["amount_remaining"] > 0
+        ):
+            overdue_at = datetime.fromtimestamp(due + 1, tz=UTC)
+            timed.append((due + 1, self._event("invoice.overdue", invoice, overdue_at)))
+        decline = self._declines.get(invoice["id"], DeclineInfo())
+        while invoice["status"] == "open":
+            attempt_at = invoice.get("next_payment_attempt")
+            if not isinstance(attempt_at, int) or attempt_at > _ts(now):
+                break
+            event = self.fail_payment(
+                invoice["id"],
+                decline_code=decline.decline_code,
+                advice_code=decline.advice_code,
+                message=decline.message,
+                at=datetime.fromtimestamp(attempt_at, tz=UTC),
+            )
+            timed.append((attempt_at, event))
+        return [event for _at, event in sorted(timed, key=lambda pair: pair[0])]
 
     def _event(self, event_type: str, invoice: JsonObject, now: datetime) -> JsonObject:
         """The Stripe event for a change of `invoice`, with a copy of it as `data.object`."""
@@ -407,13 +490,36 @@ class SandboxBilling(SandboxPayments):
     # -- BillingWriter: dunbot's own writes, once per idempotency key -------------------------
 
     async def pay_invoice(self, invoice_id: str, *, idempotency_key: str) -> None:
-        """Pay an open invoice in full (the sandbox's cards always succeed); paid → nothing."""
+        """Pay an open invoice in full; paid → nothing. A card that declined the invoice's
+        latest attempt declines again (one more failed attempt, PaymentDeclined) until the
+        customer pays on the page."""
         if idempotency_key in self._written:
+            event = self._written[idempotency_key]
+            if event is not None and event["type"] == "invoice.payment_failed":
+                raise self._declined(invoice_id)
             return
         if self._invoice_dict(invoice_id)["status"] == "paid":
             self._written[idempotency_key] = None
             return
-        self._remember(idempotency_key, self.pay(invoice_id))
+        decline = self._declines.get(invoice_id)
+        if decline is None:
+            self._remember(idempotency_key, self.pay(invoice_id))
+            return
+        failed = self.fail_payment(
+            invoice_id,
+            decline_code=decline.decline_code,
+            advice_code=decline.advice_code,
+            message=decline.message,
+        )
+        self._remember(idempotency_key, failed)
+        raise self._declined(invoice_id)
+
+    def _declined(self, invoice_id: str) -> PaymentDeclined:
+        decline = self._declines.get(invoice_id, DeclineInfo())
+        return PaymentDeclined(
+            f"the payment of {invoice_id} was declined (card_declined)",
+            decline_code=decline.decline_code,
+        )
 
     async def mark_invoice_uncollectible(self, invoice_id: str, *, idempotency_key: str) -> None:
         if idempotency_key in self._written:
@@ -423,12 +529,6 @@ class SandboxBilling(SandboxPayments):
         except SandboxError as error:
             raise BillingError(str(error)) from None
         self._remember(idempotency_key, event)
-
-    async def cancel_subscription(
-        self, subscription_id: str, *, at_period_end: bool, idempotency_key: str
-    ) -> None:
-        """The sandbox has no subscriptions yet."""
-        raise NotFoundError(f"subscription {subscription_id} not found in the sandbox")
 
     def _remember(self, idempotency_key: str, event: JsonObject) -> None:
         self._written[idempotency_key] = event
@@ -458,23 +558,56 @@ DEMO_INVOICES: dict[str, str] = {
     "standard_de": "in_sbxDemoStdDe001",
     "standard_jpy": "in_sbxDemoStdJp001",
 }
+# The subscription of each part's customer: (plan, interval).
+DEMO_SUBSCRIPTIONS: dict[str, tuple[str, str]] = {
+    "vip_ltv": ("Team", "month"),
+    "vip_amount": ("Enterprise", "year"),
+    "standard_en": ("Pro", "month"),
+    "standard_fr": ("Pro", "month"),
+    "standard_de": ("Pro", "year"),
+    "standard_jpy": ("Pro", "month"),
+}
+# The standard annual subscriber's invoice: the annual dunning plan's example in the demo.
+DEMO_ANNUAL_INVOICE = DEMO_INVOICES["standard_de"]
 
 
 def seed_demo(*, now: Callable[[], datetime] = _system_now) -> SandboxBilling:
-    """A sandbox with the demo's customers, their billing history and one open invoice each.
+    """A sandbox with the demo's customers, their subscriptions and billing history, and one
+    open invoice each.
 
     With the default thresholds (LTV 500000, invoice 50000 minor units):
-    - Hartmann & Co (EUR): 14 paid invoices of 390,00 € → LTV 5.460,00 €, VIP by lifetime value;
-    - Orbital Freight (USD): new customer, a $1,200.00 invoice → VIP by invoice amount;
-    - Maya Chen (USD, English), Camille Dubois (EUR, fr-FR), Jonas Becker (EUR, de-DE) and
-      Haruto Sato (JPY, ¥4,900) are standard customers with a few small paid invoices each.
+    - Hartmann & Co (EUR, Team · monthly): 14 paid invoices of 390,00 € → LTV 5.460,00 €, VIP
+      by lifetime value;
+    - Orbital Freight (USD, Enterprise · yearly): new customer, a $1,200.00 invoice → VIP by
+      invoice amount;
+    - Maya Chen (USD, English), Camille Dubois (EUR, fr-FR) and Haruto Sato (JPY, ¥4,900)
+      are standard customers on Pro · monthly with a few small paid invoices each;
+    - Jonas Becker (EUR, de-DE, Pro · yearly) is a standard annual subscriber: one paid year
+      behind him, his 468,00 € renewal is open.
+    Stripe does not retry the two annual invoices (Orbital's, Jonas's): dunbot's plan does.
     Emails are on example.com; see `DEMO_INVOICES` for the open invoice of each part.
     """
     sandbox = SandboxBilling(now=now)
     month = timedelta(days=30)
+    year = timedelta(days=365)
     start = now()
 
-    def open_invoice(role: str, customer: str, amount: int, currency: str, what: str) -> None:
+    def subscribe(role: str, customer: str, amount: int, currency: str, since: timedelta) -> str:
+        plan, interval = DEMO_SUBSCRIPTIONS[role]
+        subscription = sandbox.add_subscription(
+            id=f"sub_{DEMO_INVOICES[role].removeprefix('in_')}",
+            customer=customer,
+            plan=plan,
+            interval="year" if interval == "year" else "month",
+            amount=amount,
+            currency=currency,
+            created=start - since,
+        )
+        return str(subscription["id"])
+
+    def open_invoice(
+        role: str, customer: str, amount: int, currency: str, what: str, subscription: str
+    ) -> None:
         sandbox.add_invoice(
             id=DEMO_INVOICES[role],
             customer=customer,
@@ -483,6 +616,9 @@ def seed_demo(*, now: Callable[[], datetime] = _system_now) -> SandboxBilling:
             description=what,
             created=start - timedelta(hours=1),
             due_date=start + timedelta(days=14),
+            subscription=subscription,
+            # Annual invoices are dunbot's to retry (its annual plan): Stripe's retries are off.
+            stripe_retries=DEMO_SUBSCRIPTIONS[role][1] != "year",
         )
 
     hartmann = sandbox.add_customer(
@@ -493,10 +629,16 @@ def seed_demo(*, now: Callable[[], datetime] = _system_now) -> SandboxBilling:
         currency="eur",
         created=start - 15 * month,
     )
+    team = subscribe("vip_ltv", hartmann["id"], 39_000, "eur", 14 * month)
     sandbox.add_paid_invoices(
-        customer=hartmann["id"], count=14, amount=39_000, currency="eur", description="Team plan"
+        customer=hartmann["id"],
+        count=14,
+        amount=39_000,
+        currency="eur",
+        description="Team plan",
+        subscription=team,
     )
-    open_invoice("vip_ltv", hartmann["id"], 39_000, "eur", "Team plan")
+    open_invoice("vip_ltv", hartmann["id"], 39_000, "eur", "Team plan", team)
 
     orbital = sandbox.add_customer(
         id="cus_sbxOrbitalFrt",
@@ -506,7 +648,10 @@ def seed_demo(*, now: Callable[[], datetime] = _system_now) -> SandboxBilling:
         currency="usd",
         created=start - month,
     )
-    open_invoice("vip_amount", orbital["id"], 120_000, "usd", "Enterprise plan (annual seats)")
+    enterprise = subscribe("vip_amount", orbital["id"], 120_000, "usd", timedelta(hours=2))
+    open_invoice(
+        "vip_amount", orbital["id"], 120_000, "usd", "Enterprise plan (annual seats)", enterprise
+    )
 
     standard = [
         ("standard_en", "cus_sbxMayaChen01", "Maya Chen", "maya.chen", None, "usd", 4_900),
@@ -519,7 +664,6 @@ def seed_demo(*, now: Callable[[], datetime] = _system_now) -> SandboxBilling:
             "eur",
             2_900,
         ),
-        ("standard_de", "cus_sbxJonasBeckr", "Jonas Becker", "jonas.becker", "de-DE", "eur", 3_900),
         ("standard_jpy", "cus_sbxHarutoSato", "Haruto Sato", "haruto.sato", "ja-JP", "jpy", 4_900),
     ]
     for role, customer_id, name, mailbox, locale, currency, amount in standard:
@@ -531,12 +675,34 @@ def seed_demo(*, now: Callable[[], datetime] = _system_now) -> SandboxBilling:
             currency=currency,
             created=start - 4 * month,
         )
+        pro = subscribe(role, customer["id"], amount, currency, 3 * month)
         sandbox.add_paid_invoices(
             customer=customer["id"],
             count=3,
             amount=amount,
             currency=currency,
             description="Pro plan",
+            subscription=pro,
         )
-        open_invoice(role, customer["id"], amount, currency, "Pro plan")
+        open_invoice(role, customer["id"], amount, currency, "Pro plan", pro)
+
+    jonas = sandbox.add_customer(
+        id="cus_sbxJonasBeckr",
+        name="Jonas Becker",
+        email="jonas.becker@example.com",
+        preferred_locales=["de-DE"],
+        currency="eur",
+        created=start - year - month,
+    )
+    pro_yearly = subscribe("standard_de", jonas["id"], 46_800, "eur", year)
+    sandbox.add_paid_invoices(
+        customer=jonas["id"],
+        count=1,
+        amount=46_800,
+        currency="eur",
+        every=year,
+        description="Pro plan (yearly)",
+        subscription=pro_yearly,
+    )
+    open_invoice("standard_de", jonas["id"], 46_800, "eur", "Pro plan (yearly)", pro_yearly)
     return sandbox

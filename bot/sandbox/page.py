@@ -14,7 +14,7 @@ import json
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -44,6 +44,8 @@ from bot.sandbox.playbook_controls import (
 from bot.sandbox.render import blocks_html, modal_html, mrkdwn_html
 from bot.sandbox.signing import slack_headers, stripe_signature
 from bot.sandbox.slack_api import TEAM_ID, SandboxMessage, SandboxSlack
+from bot.sandbox.subscriptions import subscription_label
+from bot.sandbox.time_travel import ADVANCE_STEP, advance_invoice
 from recovery.money import format_amount
 from recovery.protocols import NotFoundError
 from storage.models import Case
@@ -207,6 +209,8 @@ async def billing_html(demo: SandboxDemo, runtime: Runtime) -> str:
                         invoice["amount_remaining"] or invoice["amount_due"], invoice["currency"]
                     ),
                     "case": cases.get(invoice["id"]),
+                    "subscription": _subscription_text(demo.billing, invoice),
+                    "advanced_days": demo.billing.advanced_by(invoice["id"]).days,
                     "can_fail": invoice["status"] == "open",
                     "can_pay": invoice["status"] in {"open", "uncollectible"},
                 }
@@ -214,6 +218,14 @@ async def billing_html(demo: SandboxDemo, runtime: Runtime) -> str:
             ]
         )
     ) + playbook_bar_html(demo.billing, invoice_id=rows[0][1]["id"] if rows else None)
+
+
+def _subscription_text(billing: SandboxBilling, invoice: dict[str, Any]) -> str | None:
+    """`Pro · yearly` for an invoice of a subscription, None for a one-off invoice."""
+    subscription_id = invoice.get("subscription")
+    if not isinstance(subscription_id, str):
+        return None
+    return subscription_label(billing.subscription(subscription_id))
 
 
 def outbox_html(demo: SandboxDemo) -> str:
@@ -256,6 +268,16 @@ async def _to_slack(app: FastAPI, demo: SandboxDemo, body: bytes, *, json_body: 
     return await _forward(app, "/slack/events", body, headers)
 
 
+async def _to_stripe(app: FastAPI, demo: SandboxDemo, event: dict[str, Any]) -> httpx.Response:
+    """Send a sandbox Stripe event to dunbot's webhook, signed as Stripe signs it."""
+    payload = json.dumps(event).encode()
+    headers = {
+        "Stripe-Signature": stripe_signature(payload, demo.stripe_webhook_secret),
+        "Content-Type": "application/json",
+    }
+    return await _forward(app, "/stripe/webhook", payload, headers)
+
+
 def _json(response: httpx.Response) -> dict[str, Any]:
     try:
         data = response.json()
@@ -296,6 +318,11 @@ class HomeOpened(BaseModel):
 class BillingAction(BaseModel):
     invoice_id: str
     action: str
+
+
+class AdvanceClock(BaseModel):
+    invoice_id: str = Field(max_length=255)
+    days: int = Field(default=ADVANCE_STEP.days, ge=1, le=31)
 
 
 def _find_button(message: SandboxMessage, action_id: str, block_id: str) -> dict[str, Any] | None:
@@ -476,13 +503,34 @@ def sandbox_router(demo: SandboxDemo) -> APIRouter:
                 raise HTTPException(400, "action must be fail, pay or a playbook event")
         except (SandboxError, NotFoundError) as error:
             return JSONResponse({"status": 409, "error": str(error)}, status_code=409)
-        payload = json.dumps(event).encode()
-        headers = {
-            "Stripe-Signature": stripe_signature(payload, demo.stripe_webhook_secret),
-            "Content-Type": "application/json",
-        }
-        response = await _forward(request.app, "/stripe/webhook", payload, headers)
+        response = await _to_stripe(request.app, demo, event)
         return JSONResponse({"status": response.status_code, "event": event["type"]})
+
+    @router.post("/sandbox/api/advance")
+    async def advance(form: AdvanceClock, request: Request) -> JSONResponse:
+        """Time passes for one invoice: its queued jobs come due earlier, Stripe's events of
+        that window are sent (see bot/sandbox/time_travel.py)."""
+        _require_json(request)
+        runtime: Runtime = request.app.state.runtime
+        try:
+            result = await advance_invoice(
+                runtime.db,
+                demo.billing,
+                invoice_id=form.invoice_id,
+                by=timedelta(days=form.days),
+            )
+        except (SandboxError, NotFoundError) as error:
+            return JSONResponse({"status": 409, "error": str(error)}, status_code=409)
+        statuses = [(await _to_stripe(request.app, demo, e)).status_code for e in result.events]
+        return JSONResponse(
+            {
+                "status": max(statuses, default=200),
+                "text": result.summary(),
+                "now_due": [job.kind for job in result.now_due],
+                "still_waiting": [job.kind for job in result.still_waiting],
+                "events": [str(event["type"]) for event in result.events],
+            }
+        )
 
     @router.post("/sandbox/slack/respond/{channel}/{user}")
     async def respond(channel: str, user: str, request: Request) -> JSONResponse:

@@ -145,11 +145,6 @@ class SandboxPayments:
         )
         return str(refund["id"])
 
-    async def cancel_subscription(
-        self, subscription_id: str, *, at_period_end: bool, idempotency_key: str
-    ) -> None:
-        raise NotFoundError(f"subscription {subscription_id}: the sandbox has no subscriptions")
-
     async def pay_invoice(self, invoice_id: str, *, idempotency_key: str) -> None:
         raise NotFoundError(f"invoice {invoice_id}: use the sandbox page to pay")
 

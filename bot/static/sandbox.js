@@ -162,6 +162,14 @@
       poll();
       return;
     }
+    if (button.classList.contains("advance-action")) {
+      button.disabled = true;
+      const answer = await post("/sandbox/api/advance", { invoice_id: button.dataset.invoiceId, days: Number(button.dataset.days) });
+      say(answer.error ? "Could not advance: " + answer.error : "Advanced: " + answer.text);
+      button.disabled = false;
+      poll();
+      return;
+    }
     if (button.classList.contains("modal-close")) {
       const id = modalId;
       modalDialog.close();

@@ -222,6 +222,13 @@ async def test_vip_failure_is_a_task_claimed_by_the_account_manager(
     await expect(home).to_contain_text("Open VIP tasks (1)")
     await expect(home).to_contain_text("Orbital Freight")
 
+    # A week passes for this invoice alone: the task's waiting claim reminder comes due now.
+    orbital = invoice_row(page, "vip_amount")
+    await expect(orbital).to_contain_text("Enterprise · yearly")
+    await orbital.get_by_role("button", name="Advance 7 days").click()
+    await expect(page.locator("#status-line")).to_contain_text("now due: vip claim reminder")
+    await expect(orbital.locator(".clock-offset")).to_have_text("+7d")
+
 
 async def test_paused_customer_failure_posts_no_card(browser: Browser, demo_url: str) -> None:
     page = await open_sandbox(browser, demo_url)

@@ -273,3 +273,57 @@ async def test_worker_runs_jobs_up_to_its_concurrency_at_once(db: Database) -> N
     release.set()
     stop.set()
     await asyncio.wait_for(running, 10)
+
+
+async def test_shift_due_brings_only_that_subjects_queued_jobs_forward(db: Database) -> None:
+    in_three_days = await _enqueue(db, serial_key="invoice:in_1", delay_s=3 * 86_400)
+    in_ten_days = await _enqueue(db, serial_key="invoice:in_1", delay_s=10 * 86_400)
+    other_invoice = await _enqueue(db, serial_key="invoice:in_2", delay_s=3 * 86_400)
+    unkeyed = await _enqueue(db, delay_s=3 * 86_400)
+    before = {j: (await _job(db, j)).run_at for j in (in_ten_days, other_invoice, unkeyed)}
+
+    async with db.transaction() as session:
+        shifted = await queue.shift_due(session, serial_keys=["invoice:in_1"], by=timedelta(days=7))
+
+    assert {s.id for s in shifted} == {in_three_days, in_ten_days}
+    now = utcnow()
+    assert (await _job(db, in_three_days)).run_at <= now
+    assert (await _job(db, in_ten_days)).run_at == before[in_ten_days] - timedelta(days=7)
+    assert (await _job(db, other_invoice)).run_at == before[other_invoice]
+    assert (await _job(db, unkeyed)).run_at == before[unkeyed]
+    claimed = await queue.claim(db, worker_id="w", lease_s=30)
+    assert claimed is not None and claimed.id == in_three_days
+    assert await queue.claim(db, worker_id="w2", lease_s=30) is None
+
+
+async def test_shift_due_leaves_leased_finished_and_due_jobs_alone(db: Database) -> None:
+    done = await _enqueue(db, serial_key="invoice:in_1", dedupe_key="done")
+    await queue.claim(db, worker_id="w", lease_s=30)
+    await queue.complete(db, job_id=done, worker_id="w")
+    running = await _enqueue(db, serial_key="invoice:in_1", dedupe_key="running")
+    await queue.claim(db, worker_id="w", lease_s=30)
+    cancelled = await _enqueue(db, serial_key="invoice:in_1", dedupe_key="cancelled")
+    async with db.transaction() as session:
+        await queue.cancel_jobs(session, dedupe_keys=["cancelled"])
+        # Each would be shifted by its due time alone: only its status keeps it in place.
+        await session.execute(
+            update(Job)
+            .where(Job.id.in_([done, running, cancelled]))
+            .values(run_at=utcnow() + timedelta(days=1))
+        )
+    already_due = await _enqueue(db, serial_key="invoice:in_1", dedupe_key="due")
+    jobs = (done, running, cancelled, already_due)
+    rows = {j: await _job(db, j) for j in jobs}
+    assert [rows[j].status for j in jobs] == ["succeeded", "running", "cancelled", "queued"]
+
+    async with db.transaction() as session:
+        shifted = await queue.shift_due(session, serial_keys=["invoice:in_1"], by=timedelta(days=7))
+
+    assert shifted == []
+    for job_id, row in rows.items():
+        after = await _job(db, job_id)
+        assert (after.status, after.run_at, after.lease_expires_at) == (
+            row.status,
+            row.run_at,
+            row.lease_expires_at,
+        )
