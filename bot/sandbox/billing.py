@@ -530,6 +530,16 @@ class SandboxBilling(SandboxSubscriptions):
             raise BillingError(str(error)) from None
         self._remember(idempotency_key, event)
 
+    async def void_invoice(self, invoice_id: str, *, idempotency_key: str) -> None:
+        """Void an open invoice, once per key (a plan's closing action)."""
+        if idempotency_key in self._written:
+            return
+        try:
+            event = self.void(invoice_id)
+        except SandboxError as error:
+            raise BillingError(str(error)) from None
+        self._remember(idempotency_key, event)
+
     def _remember(self, idempotency_key: str, event: JsonObject) -> None:
         self._written[idempotency_key] = event
         self.written_events.append(event)

@@ -13,6 +13,7 @@ interval, so a rule on `subscription.items.price.recurring.interval` has somethi
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -234,6 +235,21 @@ class SandboxSubscriptions(SandboxPayments):
         event = self._payment_event("customer.subscription.deleted", subscription, now)
         done[idempotency_key] = event
         self.written_events.append(event)
+
+    async def update_subscription_metadata(
+        self, subscription_id: str, metadata: Mapping[str, str], *, idempotency_key: str
+    ) -> None:
+        """Set metadata keys (an empty value removes one, as in Stripe), once per key."""
+        done = self.__dict__.setdefault("_subscription_writes", {})
+        if idempotency_key in done:
+            return
+        stored = self._subscription_or_error(subscription_id).setdefault("metadata", {})
+        for key, value in metadata.items():
+            if value == "":
+                stored.pop(key, None)
+            else:
+                stored[key] = value
+        done[idempotency_key] = None
 
     def _subscription_or_error(self, subscription_id: str) -> JsonObject:
         try:

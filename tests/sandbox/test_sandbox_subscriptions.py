@@ -128,3 +128,20 @@ def test_stripes_automatic_retry_in_the_window_fails_again(sandbox: SandboxBilli
     assert invoice["attempt_count"] == 2
     # The next attempt is 5 days after the retry, which was 4 days ago in the invoice's time.
     assert invoice["next_payment_attempt"] == int((NOW + timedelta(days=1)).timestamp())
+
+
+async def test_a_close_out_marks_then_cancels_and_voids_once_per_key(
+    sandbox: SandboxBilling,
+) -> None:
+    subscription_id = sandbox.invoice(DEMO_ANNUAL_INVOICE)["subscription"]
+    for _ in range(2):
+        await sandbox.update_subscription_metadata(
+            subscription_id, {"dunbot_closeout": "true"}, idempotency_key="mark"
+        )
+        await sandbox.void_invoice(DEMO_ANNUAL_INVOICE, idempotency_key="void")
+
+    assert sandbox.subscription(subscription_id)["metadata"] == {"dunbot_closeout": "true"}
+    assert sandbox.invoice(DEMO_ANNUAL_INVOICE)["status"] == "void"
+    assert [e["type"] for e in sandbox.written_events] == ["invoice.voided"]
+    with pytest.raises(BillingError):  # a void invoice cannot be voided again
+        await sandbox.void_invoice(DEMO_ANNUAL_INVOICE, idempotency_key="another")
