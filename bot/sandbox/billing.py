@@ -83,6 +83,7 @@ class SandboxBilling(SandboxSubscriptions):
         self._ids = itertools.count(1)
         self._written: dict[str, JsonObject | None] = {}  # idempotency key → its event
         self.written_events: list[JsonObject] = []  # events of dunbot's own writes, in order
+        self.on_write: Callable[[JsonObject], None] | None = None  # e.g. deliver to the webhook
 
     def __repr__(self) -> str:
         return (
@@ -542,7 +543,7 @@ class SandboxBilling(SandboxSubscriptions):
 
     def _remember(self, idempotency_key: str, event: JsonObject) -> None:
         self._written[idempotency_key] = event
-        self.written_events.append(event)
+        self._publish(event)
 
     # -- lookups --------------------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ from bot.playbooks.loading import example_playbooks_path
 from bot.sandbox.billing import seed_demo
 from bot.sandbox.page import SandboxDemo, SandboxUser, sandbox_router
 from bot.sandbox.slack_api import SandboxSlack, slack_api_router
+from bot.sandbox.stripe_events import WriteEvents
 from bot.settings import Settings
 from bot.wiring import build_runtime, build_worker
 
@@ -100,6 +101,10 @@ def build_demo_app(settings: Settings, *, port: int, configure_logs: bool = True
     app.include_router(slack_api_router(slack))
     app.include_router(sandbox_router(demo))  # create_app already serves /dashboard
     app.state.sandbox = demo
+    # Stripe sends an event for each of dunbot's writes too (a plan's retry, its close-out).
+    app.state.sandbox_write_events = billing.on_write = WriteEvents(
+        app, secret=demo.stripe_webhook_secret
+    )
     return app
 
 

@@ -42,8 +42,9 @@ from bot.sandbox.playbook_controls import (
     playbook_bar_html,
 )
 from bot.sandbox.render import blocks_html, modal_html, mrkdwn_html
-from bot.sandbox.signing import slack_headers, stripe_signature
+from bot.sandbox.signing import slack_headers
 from bot.sandbox.slack_api import TEAM_ID, SandboxMessage, SandboxSlack
+from bot.sandbox.stripe_events import send_to_webhook
 from bot.sandbox.subscriptions import subscription_label
 from bot.sandbox.time_travel import ADVANCE_STEP, advance_invoice
 from recovery.money import format_amount
@@ -270,12 +271,7 @@ async def _to_slack(app: FastAPI, demo: SandboxDemo, body: bytes, *, json_body: 
 
 async def _to_stripe(app: FastAPI, demo: SandboxDemo, event: dict[str, Any]) -> httpx.Response:
     """Send a sandbox Stripe event to dunbot's webhook, signed as Stripe signs it."""
-    payload = json.dumps(event).encode()
-    headers = {
-        "Stripe-Signature": stripe_signature(payload, demo.stripe_webhook_secret),
-        "Content-Type": "application/json",
-    }
-    return await _forward(app, "/stripe/webhook", payload, headers)
+    return await send_to_webhook(app, secret=demo.stripe_webhook_secret, event=event)
 
 
 def _json(response: httpx.Response) -> dict[str, Any]:

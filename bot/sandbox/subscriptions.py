@@ -13,7 +13,7 @@ interval, so a rule on `subscription.items.price.recurring.interval` has somethi
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -49,6 +49,7 @@ class SandboxSubscriptions(SandboxPayments):
     """Subscriptions held in memory next to the customers and invoices (see SandboxBilling)."""
 
     written_events: list[JsonObject]  # SandboxBilling's: events of dunbot's own writes
+    on_write: Callable[[JsonObject], None] | None  # SandboxBilling's: who hears of each one
 
     def _subscriptions(self) -> dict[str, JsonObject]:
         found: dict[str, JsonObject] = self.__dict__.setdefault("_subscription_objects", {})
@@ -234,7 +235,7 @@ class SandboxSubscriptions(SandboxPayments):
         )
         event = self._payment_event("customer.subscription.deleted", subscription, now)
         done[idempotency_key] = event
-        self.written_events.append(event)
+        self._publish(event)
 
     async def update_subscription_metadata(
         self, subscription_id: str, metadata: Mapping[str, str], *, idempotency_key: str
@@ -250,6 +251,13 @@ class SandboxSubscriptions(SandboxPayments):
             else:
                 stored[key] = value
         done[idempotency_key] = None
+
+    def _publish(self, event: JsonObject) -> None:
+        """Record the event of one of dunbot's writes; the listener (the demo) sends it to the
+        webhook, as Stripe sends an event for every change, whoever made it."""
+        self.written_events.append(event)
+        if self.on_write is not None:
+            self.on_write(copy.deepcopy(event))
 
     def _subscription_or_error(self, subscription_id: str) -> JsonObject:
         try:

@@ -5,39 +5,17 @@ time, and the route exists only in the demo."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from sqlalchemy import select
 
 from bot.sandbox.billing import DEMO_INVOICES
-from bot.sandbox.demo import VIP_CHANNEL, build_demo_app, demo_settings
+from bot.sandbox.demo import VIP_CHANNEL
 from bot.settings import Settings
 from bot.wiring import build_app, build_worker
 from recovery.jobkinds import JobKind
 from storage.models import Job, JobStatus, utcnow
-from tests.e2e.serve import serving
-
-
-@pytest.fixture
-async def demo(database_url: str, tmp_path: Path) -> AsyncIterator[tuple[httpx.AsyncClient, Any]]:
-    """The demo app served on a free port (its sandbox Slack is reached over HTTP), with no
-    worker of its own: the test runs the jobs."""
-    built: list[Any] = []
-
-    def make_app(port: int) -> Any:
-        settings = demo_settings(
-            port=port, database_url=database_url, email_outbox_dir=tmp_path / "outbox"
-        )
-        built.append(build_demo_app(settings, port=port, configure_logs=False))
-        return built[0]
-
-    async with serving(make_app, lifespan="off") as url, httpx.AsyncClient(base_url=url) as client:
-        yield client, built[0]
-    await built[0].state.runtime.db.dispose()
 
 
 async def _fail(client: httpx.AsyncClient, app: Any, role: str) -> None:
@@ -65,9 +43,9 @@ async def _reminders(app: Any) -> dict[str, Job]:
 
 
 async def test_advancing_one_invoice_runs_its_waiting_reminder_and_no_other(
-    demo: tuple[httpx.AsyncClient, Any],
+    served_demo: tuple[httpx.AsyncClient, Any],
 ) -> None:
-    client, app = demo
+    client, app = served_demo
     await _fail(client, app, "vip_ltv")
     await _fail(client, app, "vip_amount")
     waiting = await _reminders(app)  # each VIP task's claim reminder, due in 10 minutes
@@ -102,9 +80,9 @@ async def test_advancing_one_invoice_runs_its_waiting_reminder_and_no_other(
 
 
 async def test_passing_the_due_date_sends_invoice_overdue_to_the_playbooks(
-    demo: tuple[httpx.AsyncClient, Any],
+    served_demo: tuple[httpx.AsyncClient, Any],
 ) -> None:
-    client, app = demo
+    client, app = served_demo
     assert (await _advance(client, "vip_amount"))["events"] == []  # due in 14 days
     # The due date passes at the end of the second week (seconds after the seed), or in the
     # third: Stripe says so once.
@@ -123,8 +101,8 @@ async def test_passing_the_due_date_sends_invoice_overdue_to_the_playbooks(
     assert len(posted) == 1  # "Overdue > 500 USD → collections", once
 
 
-async def test_bad_requests_get_clear_errors(demo: tuple[httpx.AsyncClient, Any]) -> None:
-    client, app = demo
+async def test_bad_requests_get_clear_errors(served_demo: tuple[httpx.AsyncClient, Any]) -> None:
+    client, app = served_demo
     unknown = await client.post("/sandbox/api/advance", json={"invoice_id": "in_nope"})
     assert unknown.status_code == 409 and "in_nope" in unknown.json()["error"]
     backwards = await client.post(
