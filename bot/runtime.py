@@ -10,6 +10,7 @@ from bot.metrics import Metrics
 from bot.settings import Settings
 from recovery.customers.service import CustomerFactsService
 from recovery.engine import RecoveryEngine
+from recovery.plans.service import PlanService
 from recovery.playbooks.rules import EMPTY_PLAYBOOK, Playbook
 from recovery.playbooks.runner import PlaybookRunner
 from recovery.protocols import BillingReader
@@ -49,6 +50,7 @@ class Runtime:
     playbook: Playbook = EMPTY_PLAYBOOK
     playbooks: PlaybookRunner | None = None
     customers: CustomerFactsService | None = None
+    plans: PlanService | None = None
     resources: AsyncExitStack = field(default_factory=AsyncExitStack, repr=False, compare=False)
     ingest: BatchIngestWriter = field(init=False, repr=False, compare=False)
 

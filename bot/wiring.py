@@ -12,6 +12,12 @@ from bot.adapters.mail.factory import build_mailer
 from bot.app import create_app
 from bot.logs import configure_logging
 from bot.playbooks.loading import load_configured_playbook
+from bot.playbooks.plan_wiring import (
+    build_plan_service,
+    plan_job_handlers,
+    plan_notifier,
+    register_plan_slack,
+)
 from bot.playbooks.wiring import (
     build_playbook_runner,
     playbook_event_types,
@@ -272,6 +278,7 @@ def build_runtime(
             recovery_config(settings),
             playbook_event_types=playbook_event_types(playbook),
             refresh_customer_facts=True,
+            dunning_plans=playbook.uses_plans,
         ),
         pay_links=build_pay_links(settings),
         sms_sender=build_sms_sender(settings),
@@ -283,8 +290,14 @@ def build_runtime(
         rating=settings.customer_rating,
         listener=build_customer_rules(settings, playbook),
     )
+    plans = build_plan_service(
+        settings, db=db, playbook=playbook, reader=reader, cases=engine.cases, runner=playbooks
+    )
+    if slack is not None:
+        register_plan_slack(plans, slack=slack, settings=settings)
     runtime = Runtime(
         settings=settings,
+        plans=plans,
         customers=customers,
         db=db,
         engine=engine,
@@ -306,6 +319,8 @@ def job_handlers(runtime: Runtime) -> dict[JobKind, JobHandler]:
     handlers: dict[JobKind, JobHandler] = dict(runtime.require_engine().job_handlers())
     if runtime.playbooks is not None:
         handlers.update(playbook_job_handlers(runtime.playbooks))
+    if runtime.plans is not None:
+        handlers.update(plan_job_handlers(runtime.plans, notifier=plan_notifier(runtime)))
     if runtime.customers is not None:
         handlers.update(customer_job_handlers(runtime.customers, runtime=runtime))
     slack = runtime.slack

@@ -25,6 +25,7 @@ from recovery.domain import (
 from recovery.jobkinds import CASE_WORK_KINDS, JobKind, invoice_serial_key
 from recovery.notify import NotifyCall, enqueue_notify
 from recovery.pauses import active_pause
+from recovery.plans.state import plan_manages, stop_plan
 from recovery.playbooks.case_events import emit_case_event
 from recovery.protocols import Billing
 from recovery.segmentation import decide_segment
@@ -162,6 +163,14 @@ class CaseEngine:
             await emit_case_event(
                 session, name="opened", case=case, wanted=self.config.playbook_event_types
             )
+            if self.config.dunning_plans:
+                await enqueue(
+                    session,
+                    kind=JobKind.PLAN_START,
+                    payload={"case_id": case.id},
+                    dedupe_key=f"plan_start:{case.id}",
+                    serial_key=invoice_serial_key(case.invoice_id),
+                )
         if invoice.attempt_count <= case.handled_attempt:
             return "ignored_attempt_already_handled"
 
@@ -187,6 +196,8 @@ class CaseEngine:
             case.status = CaseStatus.OPEN
             case.hold_reason = None
         case.handled_attempt = invoice.attempt_count
+        if not is_new and await plan_manages(session, case.id):
+            return "plan_managed"  # the plan's retries decide the emails (recovery/plans/)
         if decision.segment == Segment.VIP:
             return await self._open_vip_task(session, case, actor=actor)
         return await self._plan_email_round(session, case, actor=actor)
@@ -361,6 +372,7 @@ async def close_case(
     cancelled = await cancel_jobs(
         session, serial_key=invoice_serial_key(case.invoice_id), kinds=list(CASE_WORK_KINDS)
     )
+    await stop_plan(session, case, status, actor=actor)
     await session.execute(
         update(Draft)
         .where(Draft.case_id == case.id, Draft.status == DraftStatus.PENDING)

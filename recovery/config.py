@@ -31,6 +31,7 @@ class RecoveryConfig:
     playbook_event_types: frozenset[str] = frozenset()
     task_targets: tuple[str, ...] = ()  # "teams", "webhook": VIP tasks besides Slack
     refresh_customer_facts: bool = False  # customer/invoice events queue a facts refresh
+    dunning_plans: bool = False  # a plan retries: new cases get a plan, card changes retry now
 
     @property
     def vip_thresholds(self) -> VipThresholds:

@@ -6,6 +6,7 @@ from recovery.batches import run_batch_decision
 from recovery.cases import CaseEngine
 from recovery.config import RecoveryConfig
 from recovery.delivery import DeliveryService
+from recovery.domain import AttemptStage
 from recovery.events import EventProcessor
 from recovery.jobkinds import JobKind
 from recovery.notify import NotifyCall, enqueue_notify, run_notify
@@ -45,6 +46,7 @@ class RecoveryEngine:
             cases=self.cases,
             playbook_event_types=config.playbook_event_types,
             refresh_customer_facts=config.refresh_customer_facts,
+            dunning_plans=config.dunning_plans,
         )
         self.proposals = ProposalService(db=db, drafter=drafter, config=config)
         self.delivery = DeliveryService(
@@ -84,6 +86,8 @@ class RecoveryEngine:
             instruction=payload.get("instruction"),
             previous_body=payload.get("previous_body"),
             actor=payload.get("actor", "system:drafter"),
+            stage=AttemptStage(payload["stage"]) if payload.get("stage") else None,
+            will_retry=payload.get("will_retry"),
         )
 
     async def _send(self, job: ClaimedJob) -> None:

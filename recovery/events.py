@@ -16,6 +16,7 @@ from recovery.cases import (
 from recovery.customers.service import FACT_EVENT_PREFIXES, enqueue_refresh
 from recovery.domain import InvoiceSnapshot
 from recovery.jobkinds import JobKind
+from recovery.plans.card_events import card_update_customer
 from recovery.snapshots import customer_snapshot, invoice_snapshot
 from storage.db import Database
 from storage.models import StripeEventRow
@@ -39,8 +40,10 @@ class EventProcessor:
         cases: CaseEngine,
         playbook_event_types: frozenset[str] = frozenset(),
         refresh_customer_facts: bool = False,
+        dunning_plans: bool = False,
     ) -> None:
         self.db = db
+        self.dunning_plans = dunning_plans
         self.cases = cases
         self.playbook_event_types = playbook_event_types
         self.refresh_customer_facts = refresh_customer_facts
@@ -57,6 +60,14 @@ class EventProcessor:
             customer = _customer_of(event_type, payload) if self.refresh_customer_facts else None
             if customer is not None:
                 await enqueue_refresh(session, customer_id=customer, cause=event_id)
+            card_owner = card_update_customer(event_type, payload) if self.dunning_plans else None
+            if card_owner is not None:
+                await enqueue(
+                    session,
+                    kind=JobKind.PLAN_CARD_UPDATED,
+                    payload={"customer_id": card_owner, "event_id": event_id},
+                    dedupe_key=f"plan_card:{event_id}",
+                )
             if event_type in self.playbook_event_types:
                 await enqueue(
                     session,

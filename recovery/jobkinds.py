@@ -31,6 +31,13 @@ class JobKind(StrEnum):
     # Customer facts and rules (recovery/customers/): recompute a customer's facts.
     REFRESH_CUSTOMER = "refresh_customer"
     CUSTOMER_ACTION = "customer_action"  # resolve an owner's email, send a notification
+    # Dunning plans (recovery/plans/): choose a case's plan, retry the payment, close out.
+    PLAN_START = "plan_start"
+    PLAN_RETRY = "plan_retry"
+    PLAN_CARD_UPDATED = "plan_card_updated"  # the customer changed their card: retry now
+    PLAN_CLOSEOUT = "plan_closeout"  # after the last retry and the grace: card or writes
+    PLAN_CLOSE_STEP = "plan_close_step"  # one closing write in Stripe
+    PLAN_NOTIFY = "plan_notify"  # post or update the close-out card
     SLACK_EPHEMERAL = "slack_ephemeral"
     SLACK_PUBLISH_HOME = "slack_publish_home"
     SLACK_COMMAND = "slack_command"
@@ -57,6 +64,8 @@ CASE_WORK_KINDS = (
     JobKind.SEND_EMAIL,
     JobKind.SEND_SMS,
     JobKind.VIP_CLAIM_REMINDER,
+    JobKind.PLAN_RETRY,
+    JobKind.PLAN_CLOSEOUT,
 )
 
 

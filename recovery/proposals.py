@@ -8,7 +8,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from recovery import audit
 from recovery.attempts import attempt_stage, will_stripe_retry
 from recovery.config import RecoveryConfig
-from recovery.domain import DeclineCategory, DraftRequest, DraftResult, InvoiceSnapshot
+from recovery.domain import (
+    AttemptStage,
+    DeclineCategory,
+    DraftRequest,
+    DraftResult,
+    InvoiceSnapshot,
+)
 from recovery.drafting.provider import ProviderDeferred
 from recovery.notify import NotifyCall, enqueue_notify
 from recovery.pauses import active_pause
@@ -43,8 +49,11 @@ def draft_request_for(
     *,
     instruction: str | None = None,
     previous_body: str | None = None,
+    stage: AttemptStage | None = None,
+    will_retry: bool | None = None,
 ) -> DraftRequest:
-    """What the Drafter may know: facts from Stripe, and customer fields as untrusted data."""
+    """What the Drafter may know: facts from Stripe, and customer fields as untrusted data.
+    A dunning plan's email passes its own stage and whether dunbot will retry."""
     invoice = invoice_of_case(case)
     return DraftRequest(
         invoice_id=case.invoice_id,
@@ -54,9 +63,9 @@ def draft_request_for(
         company_name=config.company_name,
         locale=(case.locale or "en"),
         decline_category=DeclineCategory(case.decline_category or DeclineCategory.UNKNOWN),
-        stage=attempt_stage(invoice),
+        stage=stage or attempt_stage(invoice),
         attempt_number=max(case.attempt_count, 1),
-        will_retry=will_stripe_retry(invoice),
+        will_retry=will_stripe_retry(invoice) if will_retry is None else will_retry,
         amount_due=case.amount_remaining or case.amount_due,
         currency=case.currency,
         due_date=case.due_date,
@@ -81,6 +90,8 @@ class ProposalService:
         instruction: str | None = None,
         previous_body: str | None = None,
         actor: str = "system:drafter",
+        stage: AttemptStage | None = None,
+        will_retry: bool | None = None,
     ) -> str:
         """Job body. The LLM call happens outside any transaction; the result is stored after
         re-checking that the case still wants it."""
@@ -90,7 +101,12 @@ class ProposalService:
                 return "ignored_case_closed"
             await self._wait_if_paused(session, case)
             request = draft_request_for(
-                case, self.config, instruction=instruction, previous_body=previous_body
+                case,
+                self.config,
+                instruction=instruction,
+                previous_body=previous_body,
+                stage=stage,
+                will_retry=will_retry,
             )
         try:
             result = await self.drafter.draft(request)

@@ -594,3 +594,47 @@ class RateLimitCall(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     name: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime]
+
+
+class CasePlanStatus(StrEnum):
+    """retrying → grace → awaiting_approval (→ postponed → awaiting_approval …) → closing →
+    closed; or rejected (a person kept the subscription), left_open (the plan closes nothing),
+    stopped (the invoice was paid, voided or marked uncollectible elsewhere)."""
+
+    RETRYING = "retrying"
+    GRACE = "grace"
+    AWAITING_APPROVAL = "awaiting_approval"
+    POSTPONED = "postponed"
+    CLOSING = "closing"
+    CLOSED = "closed"
+    REJECTED = "rejected"
+    LEFT_OPEN = "left_open"
+    STOPPED = "stopped"
+
+
+class CasePlan(Base):
+    """A case on a dunning plan that retries: where it is in the plan, and the close-out."""
+
+    __tablename__ = "case_plans"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), unique=True)
+    invoice_id: Mapped[str] = mapped_column(String(255), unique=True)
+    customer_id: Mapped[str] = mapped_column(String(255), index=True)
+    plan_name: Mapped[str] = mapped_column(String(100))
+    assigned_by: Mapped[str] = mapped_column(String(300))  # the rule (or customer rule) that chose
+    subscription_id: Mapped[str | None] = mapped_column(String(255))
+    retries_total: Mapped[int] = mapped_column(Integer)
+    retries_done: Mapped[int] = mapped_column(Integer, default=0)
+    last_retry_at: Mapped[datetime | None]
+    last_decline_code: Mapped[str | None] = mapped_column(String(80))
+    status: Mapped[str] = mapped_column(String(24), default=CasePlanStatus.RETRYING)
+    version: Mapped[int] = mapped_column(Integer, default=1)  # compare-and-set of decisions
+    closeout_round: Mapped[int] = mapped_column(Integer, default=0)  # card shown, postponed
+    closeout_at: Mapped[datetime | None]  # when the close-out is (or was) due
+    decided_by: Mapped[str | None] = mapped_column(String(50))
+    decided_at: Mapped[datetime | None]
+    closed_steps: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    result: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

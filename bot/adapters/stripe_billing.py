@@ -406,6 +406,24 @@ class StripeBilling:
             else:
                 await self._client.v1.subscriptions.cancel_async(subscription_id, None, options)
 
+    async def update_subscription_metadata(
+        self, subscription_id: str, metadata: Mapping[str, str], *, idempotency_key: str
+    ) -> None:
+        """Set metadata keys on a subscription (e.g. dunbot_closeout before a close-out)."""
+        options: RequestOptions = {"idempotency_key": idempotency_key}
+        async with _stripe_call(f"subscription {subscription_id} (metadata)"):
+            async with _refused("update the subscription's metadata"):
+                await self._client.v1.subscriptions.update_async(
+                    subscription_id, {"metadata": dict(metadata)}, options
+                )
+
+    async def void_invoice(self, invoice_id: str, *, idempotency_key: str) -> None:
+        """Void an open invoice (it no longer counts as owed)."""
+        async with _stripe_call(f"invoice {invoice_id} (void)"), _refused("void"):
+            await self._client.v1.invoices.void_invoice_async(
+                invoice_id, None, {"idempotency_key": idempotency_key}
+            )
+
     async def pay_invoice(self, invoice_id: str, *, idempotency_key: str) -> None:
         """Charge the invoice's payment method now (`POST /v1/invoices/{id}/pay`).
 

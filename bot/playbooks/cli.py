@@ -72,6 +72,12 @@ def check(file: FileOption = None) -> None:
         typer.echo(f"  [{state}] {rule.name}{mode}  v{rule.version}  on {', '.join(rule.triggers)}")
     for permission, names in sorted(required_write_permissions(playbook).items()):
         typer.echo(f"  needs Stripe write permission {permission}: " + "; ".join(names))
+    for plan in playbook.plans:
+        typer.echo(f"  [plan] {plan.name}: {plan.summary()}")
+        if plan.stripe_writes:
+            typer.echo(
+                f"  needs Stripe write permission {', '.join(plan.stripe_writes)}: plan {plan.name}"
+            )
 
 
 @rules_app.command("test")

@@ -58,6 +58,8 @@ class EventFacts(Facts):
     def reference_id(self, name: str) -> str | None:
         """The id in a reference field (`customer` → 'cus_…'), whether expanded or not."""
         value = self.obj.get(name)
+        if value is None and self.kind == "invoice" and name == "subscription":
+            value = invoice_subscription_id(self.obj)
         if isinstance(value, Mapping):
             value = value.get("id")
         return value if isinstance(value, str) and value else None
@@ -79,9 +81,30 @@ class EventFacts(Facts):
         return _walk(self.obj, parts)
 
 
+def invoice_subscription_id(invoice: Mapping[str, Any]) -> str | None:
+    """An invoice's subscription: `parent.subscription_details.subscription` (API 2025-03-31
+    and later) or the older top-level `subscription`; an id either way."""
+    value: Any = invoice.get("subscription")
+    if value is None:
+        parent = invoice.get("parent")
+        details = parent.get("subscription_details") if isinstance(parent, Mapping) else None
+        value = details.get("subscription") if isinstance(details, Mapping) else None
+    if isinstance(value, Mapping):
+        value = value.get("id")
+    return value if isinstance(value, str) and value.startswith("sub_") else None
+
+
 def _walk(value: Any, parts: list[str]) -> Any:
     for part in parts:
+        if isinstance(value, Mapping) and part not in value and _is_list(value):
+            items = value["data"]
+            value = items[0] if items else MISSING  # a list's first item (see LIST_ITEM_FIELDS)
         if not isinstance(value, Mapping) or part not in value:
             return MISSING
         value = value[part]
     return value
+
+
+def _is_list(value: Mapping[str, Any]) -> bool:
+    """A Stripe list object (`{"object": "list", "data": [...]}`)."""
+    return value.get("object") == "list" and isinstance(value.get("data"), list)

@@ -173,6 +173,37 @@ CUSTOMER_FACTS: dict[str, str] = {
 
 EVENT_FIELDS = {"id": 0, "type": 0, "created": 0, "livemode": 0}
 
+_PRICE_FIELDS: dict[str, Any] = {
+    **dict.fromkeys(
+        (
+            "active billing_scheme created currency custom_unit_amount id livemode lookup_key "
+            "nickname object product tax_behavior tiers_mode transform_quantity type "
+            "unit_amount unit_amount_decimal"
+        ).split(),
+        0,
+    ),
+    "metadata": OPEN,
+    "recurring": dict.fromkeys(
+        ("interval", "interval_count", "meter", "trial_period_days", "usage_type"), 0
+    ),
+}
+# A Stripe list's items, reachable without `.data`: `subscription.items.price.recurring.interval`
+# is the first item's (every item of a subscription bills at the same interval).
+LIST_ITEM_FIELDS: dict[tuple[str, str], dict[str, Any]] = {
+    ("subscription", "items"): {
+        **dict.fromkeys(
+            (
+                "created discounts id object quantity subscription tax_rates "
+                "current_period_end current_period_start billing_thresholds"
+            ).split(),
+            0,
+        ),
+        "metadata": OPEN,
+        "price": _PRICE_FIELDS,
+        "plan": OPEN,
+    },
+}
+
 _MONEY_NAMES = frozenset(
     {"balance", "subtotal", "total", "ending_balance", "starting_balance", "tax", "amount"}
 )
@@ -249,6 +280,8 @@ def _resolve_in(parts: list[str], kind: str, *, prefix: str, follow_references: 
     for index, part in enumerate(rest):
         if shape == OPEN:
             break
+        if index == 0 and (kind, head) in LIST_ITEM_FIELDS and part not in shape:
+            shape = LIST_ITEM_FIELDS[(kind, head)]
         if not isinstance(shape, dict):
             walked = prefix + ".".join(parts[: index + 1])
             raise FieldError(f'"{path}": {walked} is a value, it has no field "{part}"')

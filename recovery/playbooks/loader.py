@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from recovery.customers.crossings import Crossing, CrossingError, parse_crossing
+from recovery.plans.loader import load_plans
+from recovery.plans.model import DEFAULT_PLAN_NAME, DunningPlan
 from recovery.playbooks.actions import (
     ACTION_SPECS,
     Action,
@@ -34,7 +36,7 @@ from recovery.playbooks.fields import (
     unknown_event_type_message,
 )
 from recovery.playbooks.money import MoneyError, parse_money
-from recovery.playbooks.rules import Mode, Playbook, Rule
+from recovery.playbooks.rules import PLAN_TRIGGER, Mode, Playbook, Rule
 from recovery.playbooks.sourcemap import SourceMap, build_source_map
 
 RULE_KEYS = (
@@ -111,11 +113,11 @@ def load_playbook_text(text: str, *, source: str = "playbooks.toml") -> Playbook
     lines = build_source_map(text)
     problems: list[Problem] = []
     for key in data:
-        if key != "rule":
+        if key not in ("rule", "plan"):
             problems.append(
                 Problem(
-                    f'unknown setting "{key}" (a rules file holds [[rule]] tables)'
-                    + suggest(key, ["rule"]),
+                    f'unknown setting "{key}" (a rules file holds [[rule]] and [[plan]] tables)'
+                    + suggest(key, ["rule", "plan"]),
                     line=lines.top_keys.get(key) or _section_line(lines, key),
                 )
             )
@@ -139,9 +141,43 @@ def load_playbook_text(text: str, *, source: str = "playbooks.toml") -> Playbook
             )
         seen[rule.name] = index
         rules.append(rule)
+    plans = _load_plans(data, lines=lines, problems=problems)
+    _check_plan_names(rules, plans, problems)
     if problems:
         raise PlaybookInvalid(problems, source=source)
-    return Playbook(rules=tuple(rules), source=source)
+    return Playbook(rules=tuple(rules), source=source, plans=tuple(plans))
+
+
+def _load_plans(
+    data: dict[str, Any], *, lines: SourceMap, problems: list[Problem]
+) -> list[DunningPlan]:
+    if "plan" not in data:
+        return []
+
+    def report(message: str, line: int | None, plan: str | None) -> None:
+        problems.append(Problem(f'plan "{plan}": {message}' if plan else message, line=line))
+
+    return load_plans(data["plan"], lines=lines, report=report)
+
+
+def _check_plan_names(rules: list[Rule], plans: list[DunningPlan], problems: list[Problem]) -> None:
+    """Every assign_plan names a [[plan]] of the file (or "default")."""
+    names = [DEFAULT_PLAN_NAME, *(p.name for p in plans)]
+    for rule in rules:
+        for action in rule.actions:
+            plan = action.params.get("plan") if action.type == "assign_plan" else None
+            if isinstance(plan, str) and plan not in names:
+                problems.append(
+                    Problem(
+                        f'assign_plan: no [[plan]] named "{plan}"'
+                        + suggest(plan, names)
+                        + " (plans: "
+                        + ", ".join(names)
+                        + ")",
+                        line=action.line,
+                        rule=rule.name,
+                    )
+                )
 
 
 def _section_line(lines: SourceMap, key: str) -> int | None:
@@ -257,11 +293,24 @@ class _RuleLoader:
         if customer and len(kinds) > 1:
             self.problem("customer triggers (dunbot.customer.*) cannot be mixed with others")
         for action in actions:
+            if action.type == "assign_plan" and self.raw.get("trigger") in (
+                PLAN_TRIGGER,
+                [PLAN_TRIGGER],
+            ):
+                if len(actions) > 1:
+                    self.problem("a rule assigning a plan has exactly one action")
+                continue
             if action.spec.customer_rule and not customer:
                 self.problem(
                     f"{action.type} is a customer rule action: use a trigger "
                     "dunbot.customer.created, dunbot.customer.created_or_updated or "
-                    "dunbot.customer.crossed",
+                    "dunbot.customer.crossed"
+                    + (
+                        ' (or trigger = "invoice.payment_failed" to choose the plan of a '
+                        "failed invoice)"
+                        if action.type == "assign_plan"
+                        else ""
+                    ),
                     line=action.line,
                 )
             if customer and not action.spec.customer_rule:

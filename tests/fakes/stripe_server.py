@@ -764,6 +764,7 @@ class FakeStripe(ThreadedAiohttpServer[RecordedRequest]):
             (r"/v1/billing_portal/sessions", self._create_portal_session),
             (r"/v1/invoices/([^/]+)/pay", self._pay_invoice),
             (r"/v1/invoices/([^/]+)/mark_uncollectible", self._mark_uncollectible),
+            (r"/v1/invoices/([^/]+)/void", self._void_invoice),
             (r"/v1/subscriptions/([^/]+)", self._update_subscription),
         ]
 
@@ -852,6 +853,18 @@ class FakeStripe(ThreadedAiohttpServer[RecordedRequest]):
             )
         invoice["status"] = "uncollectible"
         invoice["status_transitions"]["marked_uncollectible_at"] = self._next_created()
+        return invoice
+
+    def _void_invoice(self, form: dict[str, str], invoice_id: str) -> JsonObject:
+        invoice = _lookup(self._state.invoices, invoice_id, "invoice")
+        if invoice["status"] != "open":
+            raise StripeApiError(
+                400,
+                message=f"You can only void an open invoice; this one is {invoice['status']}.",
+                code="invoice_not_open",
+            )
+        invoice.update(status="void", amount_remaining=0)
+        invoice["status_transitions"]["voided_at"] = self._next_created()
         return invoice
 
     def _update_subscription(self, form: dict[str, str], subscription_id: str) -> JsonObject:

@@ -28,6 +28,7 @@ def test_example_playbooks_are_valid_and_all_enabled() -> None:
         "Early fraud warning: refund",
         "Overdue over 500 USD: collections",
         "Subscription cancelled: confirmation email",
+        "Annual subscribers: annual dunning plan",
     ]
     assert all(rule.enabled and rule.mode is Mode.LIVE for rule in playbook.rules)
     refund = playbook.rules[2].actions[0]

@@ -33,7 +33,12 @@ def test_check_passes_the_example_file_and_lists_write_permissions(workdir: Path
         app, ["rules", "check", "--file", str(REPO_ROOT / "playbooks.example.toml")]
     )
     assert result.exit_code == 0, result.output
-    assert "10 rule(s), 10 enabled — OK" in result.output
+    assert "11 rule(s), 11 enabled — OK" in result.output
+    assert (
+        "[plan] annual: 8 retries over 60 days; emails after retries 2, 5, 8; 7 days of grace; "
+        "then cancel the subscription and mark the invoice uncollectible (close-out approval)"
+    ) in result.output
+    assert "needs Stripe write permission Invoices, Subscriptions: plan annual" in result.output
     assert "needs Stripe write permission Refunds: Early fraud warning: refund" in result.output
 
 
