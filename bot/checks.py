@@ -199,8 +199,10 @@ async def run_checks(settings: Settings, *, echo: Echo) -> int:
         if problem:
             problems.append(problem)
     from bot.playbooks.loading import playbook_check
+    from bot.playbooks.plan_checks import plan_retry_notes
 
     notes, playbook_problems = playbook_check(settings)
+    notes += await plan_retry_notes(settings)
     for note in notes:
         echo(note)
     problems.extend(playbook_problems)

@@ -219,6 +219,7 @@ def build_slack(
         batch_policy=BatchPolicy(
             threshold=settings.batch_review_threshold, window_s=settings.batch_review_window_s
         ),
+        plans=playbook.plan if playbook.uses_plans else None,
     )
     deps = SlackDeps(
         db=db,

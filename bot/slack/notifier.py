@@ -32,9 +32,12 @@ from bot.slack.blocks.kit import Message
 from bot.slack.blocks.vip import vip_reminder_message, vip_task_card
 from bot.slack.cards import amount_text, approval_view, sms_preview, vip_view
 from bot.slack.metadata import CardKind
+from bot.slack.mrkdwn import escape_inline, user_mention
 from bot.slack.views import ApprovalStatus, DigestItem, DigestView
 from recovery.batches import BatchPolicy, batch_of_draft, in_burst, join_batch
 from recovery.notify import NotifyCall, enqueue_notify
+from recovery.plans.model import DunningPlan
+from recovery.plans.progress import case_plan_progress, progress_line
 from storage.db import Database
 from storage.models import Case, Draft, ReviewBatchDraft, SlackMessage, VipTask, utcnow
 from storage.queue import RetryLater
@@ -120,8 +123,10 @@ class SlackNotifier:
         sms_company: str | None = None,
         batch_policy: BatchPolicy | None = None,
         batch_refresh_s: float = BATCH_REFRESH_S,
+        plans: Callable[[str], DunningPlan | None] | None = None,
     ) -> None:
         self.db = db
+        self.plans = plans  # the rules file's plans by name: a case card shows its plan
         self.client = client
         self.approvals_channel = approvals_channel
         self.vip_channel = vip_channel
@@ -152,6 +157,7 @@ class SlackNotifier:
                 and view.status is ApprovalStatus.PENDING
                 and await in_burst(session, self.batch_policy, now=utcnow())
             )
+            plan_line = await self._plan_line(session, view.case_id) if view else None
         if view is None:
             return
         thread_ts = None
@@ -161,7 +167,7 @@ class SlackNotifier:
                 return
             if shown_in is not None:  # its email needs a person: its own card, in the thread
                 thread_ts = await self._batch_ts(shown_in)
-        view = replace(view, sms_choice=self.sms_choice, sms_preview=preview)
+        view = replace(view, sms_choice=self.sms_choice, sms_preview=preview, plan_line=plan_line)
         await self._show(
             APPROVAL_CARD,
             draft_id,
@@ -242,8 +248,19 @@ class SlackNotifier:
                 stripe_dashboard=self.stripe_dashboard,
             )
             task_case = await _case_id_of_task(session, task_id)
+            if view is not None and task_case is not None:
+                view = replace(view, plan_line=await self._plan_line(session, task_case))
         if view is not None:
             await self._show(VIP_CARD, task_id, task_case, self.vip_channel, vip_task_card(view))
+
+    async def _plan_line(self, session: AsyncSession, case_id: int) -> str | None:
+        """The case's place in its dunning plan, when it follows one that retries."""
+        if self.plans is None:
+            return None
+        progress = await case_plan_progress(session, case_id=case_id, plan=self.plans)
+        if progress is None:
+            return None
+        return progress_line(progress, escape=escape_inline, mention=user_mention)
 
     async def sync_case_cards(self, *, case_id: int) -> None:
         async with self.db.sessions() as session:

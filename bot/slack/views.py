@@ -92,6 +92,7 @@ class ApprovalCardView:
     sms_note: str | None = None  # why it waits, was skipped or failed
     sms_choice: bool = False  # DUNNING_CHANNELS=email,sms: offer "Email only" / "SMS only"
     sms_preview: str | None = None  # the SMS Approve would send (SMS on, draft pending)
+    plan_line: str | None = None  # mrkdwn: "Plan annual: retry 5 of 8, next on 14 Jan; …"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -119,6 +120,7 @@ class VipTaskCardView:
     invoice_paid: bool = False  # the case ended paid (a closed task's card says so too)
     deliveries: Sequence[tuple[str, str]] = ()  # (target, status) besides Slack: Teams, webhook
     account_owners: Sequence[str] = ()  # Slack ids a customer rule made the customer's owners
+    plan_line: str | None = None  # mrkdwn: "Plan annual: retry 5 of 8, next on 14 Jan; …"
 
     @property
     def dashboard_url(self) -> str | None:

@@ -156,3 +156,24 @@ async def test_the_customers_plan_wins_over_the_invoice_rule(ph: SlackHarness) -
     assert entry.detail["plan"] == "default"
     assert entry.detail["chosen_by"] == 'customer rule "Gentle"'
     assert entry.detail["overridden"] == ["Annual subscribers: annual dunning plan"]
+
+
+async def test_the_case_card_shows_the_plan_and_where_the_case_is(ph: SlackHarness) -> None:
+    from recovery.plans.progress import day
+    from storage.models import Draft
+    from tests.slack_flow.conftest import message_text
+
+    add_annual(ph.stripe)
+    ph.stripe.decline_next_payments(INVOICE, count=8)
+    await ph.fail(INVOICE)
+    await run_next_retry(ph)
+    await run_next_retry(ph)
+
+    [retry_3] = await queued(ph.runtime.db, JobKind.PLAN_RETRY)
+    closing = retry_3.run_at + 5 * timedelta(days=7, hours=12) + timedelta(days=7)
+    draft = await ph.latest_draft(INVOICE)
+    assert isinstance(draft, Draft)
+    text = message_text(await ph.card("approval", draft.id))
+    assert (
+        f"Plan annual: retry 2 of 8, next on {day(retry_3.run_at)}; closing out on {day(closing)}"
+    ) in text

@@ -275,6 +275,8 @@ def approval_card(view: ApprovalCardView) -> Message:
     notes.insert(0, _source_note(view))
     notes += [f":shield: {escape_truncated(n, 300)}" for n in view.guardrail_notes[:5]]
     blocks.append(context(*notes))
+    if view.plan_line:
+        blocks.append(context(f":repeat: {view.plan_line}"))
     blocks.append(section(_draft_text(view), block_id="draft"))
     if view.sms_status:
         blocks.append(context(sms_line(view.sms_status, view.sms_note)))

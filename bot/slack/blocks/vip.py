@@ -114,6 +114,8 @@ def vip_task_card(view: VipTaskCardView) -> Message:
         blocks.append(context(*reasons))
     if view.deliveries:
         blocks.append(context(delivery_line(view.deliveries)))
+    if view.plan_line:
+        blocks.append(context(f":repeat: {view.plan_line}"))
     buttons = _buttons(view)
     if buttons is not None:
         blocks.append(buttons)

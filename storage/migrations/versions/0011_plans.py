@@ -1,7 +1,7 @@
 """plans: dunning plans (case_plans: a case's progress through its plan)
 
 Revision ID: plans
-Revises: rate_limits
+Revises: review_batches
 Create Date: 2026-12-02 08:17:14.294224
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import storage.models
 
 revision: str = "plans"
-down_revision: str | None = "rate_limits"
+down_revision: str | None = "review_batches"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
