@@ -177,3 +177,27 @@ async def test_the_case_card_shows_the_plan_and_where_the_case_is(ph: SlackHarne
     assert (
         f"Plan annual: retry 2 of 8, next on {day(retry_3.run_at)}; closing out on {day(closing)}"
     ) in text
+
+
+async def test_the_plans_emails_follow_its_retries_in_their_stage(ph: SlackHarness) -> None:
+    from sqlalchemy import select, update
+
+    from storage.models import Draft, DraftStatus, Job
+
+    add_annual(ph.stripe)
+    ph.stripe.decline_next_payments(INVOICE, count=8)
+    await ph.fail(INVOICE)
+    async with ph.runtime.db.transaction() as session:  # the first email was dealt with
+        await session.execute(update(Draft).values(status=DraftStatus.REJECTED))
+    await run_next_retry(ph)
+    await run_next_retry(ph)
+
+    async with ph.runtime.db.sessions() as session:
+        drafts = (await session.scalars(select(Job).where(Job.kind == JobKind.DRAFT_EMAIL))).all()
+        rounds = (await session.scalars(select(Draft.round).order_by(Draft.id))).all()
+    assert [(j.payload["round"], j.payload.get("stage")) for j in drafts] == [
+        (1, None),
+        (2, "follow_up"),
+    ]
+    assert drafts[1].payload["will_retry"] is True
+    assert list(rounds) == [1, 2]  # drafted: its approval card waits for finance
