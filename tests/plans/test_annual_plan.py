@@ -201,3 +201,20 @@ async def test_the_plans_emails_follow_its_retries_in_their_stage(ph: SlackHarne
     ]
     assert drafts[1].payload["will_retry"] is True
     assert list(rounds) == [1, 2]  # drafted: its approval card waits for finance
+
+
+async def test_a_paused_customers_retries_wait(ph: SlackHarness) -> None:
+    from tests.slack_flow.conftest import FINANCE
+
+    add_annual(ph.stripe)
+    await ph.fail(INVOICE)
+    response = await ph.command("pause cus_annual for 30d", FINANCE)
+    assert response.status_code == 200
+    await ph.worker.run_until_idle()
+
+    job = await run_next_retry(ph)
+
+    assert pay_keys(ph.stripe) == []
+    [waiting] = await queued(ph.runtime.db, JobKind.PLAN_RETRY)
+    assert waiting.id == job.id and waiting.payload["retry"] == 1  # the same retry, later
+    assert (await case_plan(ph.runtime.db)).retries_done == 0
