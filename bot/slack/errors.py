@@ -75,7 +75,7 @@ def user_of(body: Any) -> str | None:
 def _reply_channel(body: Any) -> str | None:
     """The channel an ephemeral answer goes to: the clicked message's, or the modal's card's."""
     channel = dig(body, "channel", "id") or dig(body, "container", "channel_id")
-    if channel is None and dig(body, "type") == "view_submission":
+    if channel is None and isinstance(dig(body, "view"), dict):  # a modal's form or button
         try:
             meta = ModalMetadata.parse(dig(body, "view", "private_metadata"))
         except MetadataError:

@@ -13,6 +13,7 @@ from functools import partial
 from slack_bolt.async_app import AsyncApp
 
 from bot.slack import decisions
+from bot.slack.batch_review import BatchReviewRoute, review_routes
 from bot.slack.blocks.modals import done_modal, edit_modal, regenerate_modal, reject_modal
 from bot.slack.dead_job_retry import retry_dead_job
 from bot.slack.deps import Role, SlackDeps
@@ -36,7 +37,7 @@ DRAFT, TASK, BATCH = CardKind.DRAFT, CardKind.VIP_TASK, CardKind.BATCH
 FINANCE, MANAGER = Role.FINANCE, Role.ACCOUNT_MANAGER
 
 
-def routes(deps: SlackDeps) -> tuple[Route, ...]:
+def routes(deps: SlackDeps) -> tuple[Route | BatchReviewRoute, ...]:
     """One row per listener: what it answers to, who may use it, which card it acts on."""
     regenerate = partial(regenerate_modal, follows_instructions=deps.drafter_follows_instructions)
     return (
@@ -59,6 +60,7 @@ def routes(deps: SlackDeps) -> tuple[Route, ...]:
         Submit(ModalCallback.REJECT_DRAFT, FINANCE, DRAFT, decisions.reject),
         Decide(BatchAction.APPROVE_ALL, FINANCE, BATCH, decisions.approve_batch),
         Decide(BatchAction.REJECT_ALL, FINANCE, BATCH, decisions.reject_batch),
+        *review_routes(),
         Decide(VipAction.CLAIM, MANAGER, TASK, decisions.claim),
         Decide(VipAction.RELEASE, MANAGER, TASK, decisions.release),
         OpenModal(VipAction.DONE, MANAGER, TASK, done_modal),

@@ -35,6 +35,11 @@ class BatchAction(StrEnum):
     APPROVE_ALL = "batch.approve_all"
     REVIEW = "batch.review"
     REJECT_ALL = "batch.reject_all"
+    # In the Review one by one modal: one draft of the batch, or another page of them.
+    REVIEW_APPROVE = "batch.review.approve"
+    REVIEW_EDIT = "batch.review.edit"
+    REVIEW_REJECT = "batch.review.reject"
+    REVIEW_PAGE = "batch.review.page"
 
 
 class DeadJobAction(StrEnum):
@@ -50,6 +55,7 @@ class ModalCallback(StrEnum):
     REGENERATE_DRAFT = "modal.regenerate_draft"
     REJECT_DRAFT = "modal.reject_draft"
     DONE_TASK = "modal.done_task"
+    BATCH_REVIEW = "modal.batch_review"  # no submit: its buttons act, Close closes
 
 
 class ModalField(StrEnum):

@@ -109,3 +109,11 @@ class ModalMetadata(_Metadata):
 
     card: CardRef
     message: MessageRef | None = None
+    page: int | None = Field(default=None, ge=0, le=ROW_ID_MAX)  # a paged modal's page
+
+
+class ReviewPageRef(_Metadata):
+    """A page of a batch's Review one by one modal (its Previous / Next buttons)."""
+
+    batch: int = Field(ge=1, le=ROW_ID_MAX)
+    page: int = Field(ge=0, le=ROW_ID_MAX)

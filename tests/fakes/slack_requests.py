@@ -97,6 +97,38 @@ def block_action_body(
     return _payload_body(payload)
 
 
+def view_block_action_body(
+    action_id: str,
+    value: str,
+    user_id: str,
+    view: Mapping[str, Any],
+    *,
+    team_id: str = TEAM_ID,
+    trigger_id: str = "12321423423.333649436676.d8c1bb837935619ccad0f624c448ffb4",
+) -> bytes:
+    """A button click inside a modal (`container.type` view, the view as Slack stores it)."""
+    payload = _fixture_json("block_actions.json")
+    payload["team"] = {"id": team_id, "domain": "dunbot-test"}
+    payload["user"] = {"id": user_id, "username": user_id.lower(), "team_id": team_id}
+    payload["api_app_id"] = APP_ID
+    payload["trigger_id"] = trigger_id
+    payload["container"] = {"type": "view", "view_id": view["id"]}
+    payload.pop("channel", None)
+    payload.pop("message", None)
+    payload["view"] = dict(view)
+    payload["actions"] = [
+        {
+            "action_id": action_id,
+            "block_id": "actions",
+            "text": {"type": "plain_text", "text": "Button", "emoji": True},
+            "value": value,
+            "type": "button",
+            "action_ts": f"{int(time.time())}.000100",
+        }
+    ]
+    return _payload_body(payload)
+
+
 def view_submission_body(
     callback_id: str,
     private_metadata: str,

@@ -385,6 +385,7 @@ class FakeSlack(ThreadedAiohttpServer[RecordedCall]):
             "chat.update": self._chat_update,
             "chat.postEphemeral": self._chat_post_ephemeral,
             "views.open": self._views_open,
+            "views.push": self._views_open,  # the same answer: the pushed view, stored
             "views.update": self._views_update,
             "views.publish": self._views_publish,
             "users.info": self._users_info,

@@ -4,6 +4,7 @@ template drafter, the file outbox; on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ from sqlalchemy import func, select
 
 from bot.adapters.mail.file import list_outbox
 from bot.slack.blocks.batch import BATCH_BLOCK_ID
-from bot.slack.ids import ApprovalAction, BatchAction
+from bot.slack.ids import ApprovalAction, BatchAction, EditDraftField
 from bot.slack.notifier import BATCH_MESSAGE
 from recovery import batches as batches_module
 from recovery import decisions as decisions_module
@@ -27,6 +28,7 @@ from storage.models import (
     SlackMessage,
 )
 from storage.worker import Worker
+from tests.fakes.slack_requests import view_block_action_body
 from tests.fakes.slack_server import FakeSlack
 from tests.fakes.stripe_events import build_event, store_events
 from tests.fakes.stripe_server import FakeStripe
@@ -36,6 +38,7 @@ from tests.slack_flow.conftest import (
     FINANCE_2,
     OUTSIDER,
     SlackHarness,
+    button_value,
     buttons,
     message_text,
     wired_harness,
@@ -351,3 +354,123 @@ async def test_a_fan_out_interrupted_mid_way_resumes_without_sending_twice(
     async with bh.runtime.db.sessions() as session:
         outboxes = await session.scalar(select(func.count(OutboxEmail.id)))
     assert outboxes == len(listed)
+
+
+def view_buttons(view: dict[str, Any], action_id: str) -> list[str]:
+    """The values of every button `action_id` in a view, top to bottom."""
+    return [
+        element["value"]
+        for block in view["blocks"]
+        if block.get("type") == "actions"
+        for element in block["elements"]
+        if element["action_id"] == action_id
+    ]
+
+
+async def open_review(sh: SlackHarness, message: dict[str, Any]) -> dict[str, Any]:
+    """Click Review one by one; the modal as the fake Slack stored it."""
+    before = len(sh.slack.calls_to("views.open"))
+    response = await sh.click(BatchAction.REVIEW, FINANCE, message)
+    assert response.status_code == 200
+    [opened] = sh.slack.calls_to("views.open")[before:]
+    return dict(opened.response["view"])
+
+
+async def click_in(sh: SlackHarness, view: dict[str, Any], action_id: str, value: str) -> None:
+    response = await sh.post(view_block_action_body(action_id, value, FINANCE, view))
+    assert response.status_code == 200
+
+
+def latest_view(sh: SlackHarness, method: str) -> dict[str, Any]:
+    return dict(sh.slack.calls_to(method)[-1].response["view"])
+
+
+async def test_review_one_by_one_pages_through_the_drafts_and_approves_one(
+    bh: SlackHarness,
+) -> None:
+    await burst(bh, THRESHOLD + 7, groups=GROUPS[:1])
+    [(batch_id, message)] = (await batch_messages(bh)).items()
+    listed = await members(bh, batch_id)
+    posts_before = len(bh.slack.calls_to("chat.postMessage"))
+
+    first = await open_review(bh, message)
+    assert first["callback_id"] == "modal.batch_review"
+    assert len(view_buttons(first, BatchAction.REVIEW_APPROVE)) == 5  # a page of five
+    [next_page] = view_buttons(first, BatchAction.REVIEW_PAGE)
+    await click_in(bh, first, BatchAction.REVIEW_PAGE, next_page)
+    second = latest_view(bh, "views.update")
+    assert second["id"] == first["id"]
+    approvals = view_buttons(second, BatchAction.REVIEW_APPROVE)
+    assert len(approvals) == 2 and listed[5] in json.dumps(second["blocks"])
+
+    await click_in(bh, second, BatchAction.REVIEW_APPROVE, approvals[0])
+    await bh.worker.run_until_idle()
+
+    one = f"c{listed[5].removeprefix('in_b')}@example.com"
+    assert emails_to(bh) == [one]
+    shown = latest_view(bh, "views.update")
+    assert len(view_buttons(shown, BatchAction.REVIEW_APPROVE)) == 1  # that draft is decided
+    current = (await batch_messages(bh))[batch_id]
+    assert "Approve all 6" in {b["text"]["text"] for b in buttons(current).values()}
+    assert "1 sent" in message_text(current)
+    # No channel message per draft: the review happened in the modal and the batch message.
+    assert len(bh.slack.calls_to("chat.postMessage")) == posts_before
+
+    await bh.click(BatchAction.APPROVE_ALL, FINANCE, current)
+    await bh.worker.run_until_idle()
+    assert emails_to(bh) == sorted(f"c{i.removeprefix('in_b')}@example.com" for i in listed)
+
+
+async def test_review_edit_and_reject_push_the_cards_own_forms(bh: SlackHarness) -> None:
+    await burst(bh, THRESHOLD + 2, groups=GROUPS[:1])
+    [message] = (await batch_messages(bh)).values()
+    view = await open_review(bh, message)
+    first, second = view_buttons(view, BatchAction.REVIEW_EDIT)
+
+    await click_in(bh, view, BatchAction.REVIEW_EDIT, first)
+    pushed = latest_view(bh, "views.push")
+    assert pushed["callback_id"] == "modal.edit_draft"
+    await bh.submit(
+        "modal.edit_draft",
+        pushed["private_metadata"],
+        {
+            EditDraftField.SUBJECT.block_id: {EditDraftField.SUBJECT.action_id: "Your payment"},
+            EditDraftField.BODY.block_id: {
+                EditDraftField.BODY.action_id: "We could not take your payment. Please pay here."
+            },
+        },
+        FINANCE,
+    )
+    await click_in(bh, view, BatchAction.REVIEW_REJECT, second)
+    assert latest_view(bh, "views.push")["callback_id"] == "modal.reject_draft"
+    await bh.worker.run_until_idle()
+
+    async with bh.runtime.db.sessions() as session:
+        bodies = set(await session.scalars(select(Draft.body)))
+    assert "We could not take your payment. Please pay here." in bodies
+    current = (await batch_messages(bh))[next(iter(await batch_messages(bh)))]
+    await bh.click(BatchAction.APPROVE_ALL, FINANCE, current)
+    await bh.worker.run_until_idle()
+    assert "edited after it was listed" in message_text(
+        (await batch_messages(bh))[next(iter(await batch_messages(bh)))]
+    )
+
+
+async def test_a_review_button_naming_a_draft_outside_the_batch_is_refused(
+    bh: SlackHarness,
+) -> None:
+    await burst(bh, THRESHOLD + 2, groups=GROUPS[:1])
+    [message] = (await batch_messages(bh)).values()
+    view = await open_review(bh, message)
+    async with bh.runtime.db.sessions() as session:
+        card = await session.scalar(
+            select(SlackMessage).where(SlackMessage.card_kind == "approval")
+        )
+    assert card is not None and card.ts
+    outside = button_value(bh.slack.message(card.channel, card.ts), ApprovalAction.APPROVE)
+
+    await click_in(bh, view, BatchAction.REVIEW_APPROVE, outside)
+    await bh.worker.run_until_idle()
+
+    assert list_outbox(bh.outbox) == []
+    assert "not one of this batch" in bh.slack.ephemerals[-1]["text"]

@@ -142,8 +142,9 @@ def _buttons(view: BatchView) -> Block | None:
     if view.status != BatchStatus.OPEN or not view.lines:
         return None
     ref = batch_ref(view).dump()
+    review = button("Review one by one", BatchAction.REVIEW, ref)
     if not pending:
-        return None
+        return actions("batch_actions", review)
     total = total_text(pending, view.currency)
     count = len(pending)
     approve = button(
@@ -169,7 +170,7 @@ def _buttons(view: BatchView) -> Block | None:
             "Reject all",
         ),
     )
-    return actions("batch_actions", approve, reject)
+    return actions("batch_actions", approve, review, reject)
 
 
 def _headline(view: BatchView) -> str:
@@ -187,7 +188,7 @@ def _status_line(view: BatchView) -> str:
         waiting = len(view.pending)
         return (
             f"*Batch review* — {counted(waiting, 'draft')} of a burst waiting for approval "
-            f"({group_text(view)}). Approve them all or reject them."
+            f"({group_text(view)}). Approve them all, review them one by one, or reject them."
         )
     verb = "Approved" if view.status == BatchStatus.APPROVED else "Rejected"
     at = when(view.decided_at, for_blocks=True)
@@ -208,7 +209,8 @@ def batch_message(view: BatchView) -> Message:
         blocks.append(_sample(sample))
     if view.status == BatchStatus.OPEN and len(view.pending) != len(view.lines):
         blocks.append(context(f"So far: {progress_text(view)}"))
-    blocks += list_sections(view.lines)
+    hint = "; Review one by one pages through all of them" if view.status == "open" else ""
+    blocks += list_sections(view.lines, more_hint=hint)
     buttons = _buttons(view)
     if buttons is not None:
         blocks.append(buttons)
