@@ -110,6 +110,8 @@ async def batch_view(session: AsyncSession, batch_id: int) -> BatchView | None:
                 amount_text=format_amount(amount, case.currency),
                 state=state,
                 reason=reason,
+                actionable=draft.status == DraftStatus.PENDING
+                and case.status in OPEN_CASE_STATUSES,
                 subject=draft.subject,
                 body=draft.body,
             )

@@ -7,10 +7,13 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.slack.batch_cards import batch_view
+from bot.slack.blocks.batch import group_text, total_text
 from bot.slack.metadata import CardKind, CardRef
 from bot.slack.views import (
     ApprovalCardView,
     ApprovalStatus,
+    HomeBatchRow,
     HomeCaseRow,
     HomeView,
     OwnedCustomerRow,
@@ -27,6 +30,7 @@ from recovery.money import format_amount
 from recovery.proposals import invoice_of_case
 from recovery.sms_delivery import sms_text
 from storage.models import (
+    BatchStatus,
     Case,
     CaseStatus,
     CustomerOwner,
@@ -38,9 +42,13 @@ from storage.models import (
     OutboxSms,
     OutboxStatus,
     Pause,
+    ReviewBatch,
+    ReviewBatchDraft,
+    SlackMessage,
     TaskDelivery,
     TaskStatus,
     VipTask,
+    utcnow,
 )
 
 _CANCELLED_BY_CASE = {
@@ -221,11 +229,16 @@ async def home_view(
     session: AsyncSession, *, user_id: str, can_approve: bool, can_claim: bool
 ) -> HomeView:
     """Open approvals, the viewer's VIP tasks (and unclaimed ones), paused customers."""
+    in_open_batch = (
+        select(ReviewBatchDraft.draft_id)
+        .join(ReviewBatch, ReviewBatch.id == ReviewBatchDraft.batch_id)
+        .where(ReviewBatch.status == BatchStatus.OPEN)
+    )
     pending = (
         await session.execute(
             select(Draft, Case)
             .join(Case, Case.id == Draft.case_id)
-            .where(Draft.status == DraftStatus.PENDING)
+            .where(Draft.status == DraftStatus.PENDING, Draft.id.not_in(in_open_batch))
             .order_by(Draft.created_at)
             .limit(20)
         )
@@ -248,22 +261,25 @@ async def home_view(
             )
         ).all()
     }
+    queue: list[HomeCaseRow | HomeBatchRow] = [
+        HomeCaseRow(
+            invoice_id=case.invoice_id,
+            invoice_number=case.invoice_number,
+            customer_name=case.customer_name,
+            customer_email=case.customer_email,
+            amount_text=amount_text(case),
+            status_text="waiting for approval",
+            opened_at=draft.created_at,
+        )
+        for draft, case in pending
+    ]
+    queue += await open_batch_rows(session)
+    queue.sort(key=lambda row: row.opened_at or utcnow())
     return HomeView(
         user_id=user_id,
         can_approve=can_approve,
         can_claim=can_claim,
-        pending_approvals=[
-            HomeCaseRow(
-                invoice_id=case.invoice_id,
-                invoice_number=case.invoice_number,
-                customer_name=case.customer_name,
-                customer_email=case.customer_email,
-                amount_text=amount_text(case),
-                status_text="waiting for approval",
-                opened_at=case.created_at,
-            )
-            for _draft, case in pending
-        ],
+        pending_approvals=queue,
         open_vip_tasks=[
             HomeCaseRow(
                 invoice_id=case.invoice_id,
@@ -292,6 +308,39 @@ async def home_view(
         ],
         my_customers=await owned_customers(session, user_id=user_id),
     )
+
+
+async def open_batch_rows(session: AsyncSession) -> list[HomeBatchRow]:
+    """The batches waiting for a decision, oldest first, with what Approve all would approve."""
+    batches = (
+        await session.execute(
+            select(ReviewBatch, SlackMessage.channel)
+            .outerjoin(
+                SlackMessage,
+                (SlackMessage.card_kind == CardKind.BATCH.message_kind)
+                & (SlackMessage.subject_id == ReviewBatch.id),
+            )
+            .where(ReviewBatch.status == BatchStatus.OPEN)
+            .order_by(ReviewBatch.created_at)
+            .limit(20)
+        )
+    ).all()
+    rows = []
+    for batch, channel in batches:
+        view = await batch_view(session, batch.id)
+        if view is None or not view.pending:
+            continue
+        rows.append(
+            HomeBatchRow(
+                batch_id=batch.id,
+                count=len(view.pending),
+                total_text=total_text(view.pending, view.currency),
+                group_text=group_text(view),
+                channel=channel,
+                opened_at=batch.created_at,
+            )
+        )
+    return rows
 
 
 async def owned_customers(session: AsyncSession, *, user_id: str) -> list[OwnedCustomerRow]:

@@ -145,6 +145,18 @@ class HomeCaseRow:
 
 
 @dataclass(frozen=True, kw_only=True)
+class HomeBatchRow:
+    """One line on the App Home: a batch of a burst's drafts waiting for approval."""
+
+    batch_id: int
+    count: int  # drafts Approve all would approve now
+    total_text: str  # e.g. "$2,058.00"
+    group_text: str  # already escaped, e.g. "card expired · standard customers · …"
+    channel: str | None = None  # where its message is
+    opened_at: datetime | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
 class PausedCustomerRow:
     """A customer whose dunning is paused."""
 
@@ -174,7 +186,7 @@ class HomeView:
     user_id: str
     can_approve: bool = False
     can_claim: bool = False
-    pending_approvals: Sequence[HomeCaseRow] = ()
+    pending_approvals: Sequence[HomeCaseRow | HomeBatchRow] = ()  # the review queue, oldest first
     open_vip_tasks: Sequence[HomeCaseRow] = ()
     paused_customers: Sequence[PausedCustomerRow] = ()
     my_customers: Sequence[OwnedCustomerRow] = ()
@@ -231,6 +243,7 @@ class BatchLine:
     amount_text: str
     state: BatchLineState = BatchLineState.PENDING
     reason: str | None = None  # why it was skipped (our words)
+    actionable: bool = False  # the draft still waits for a decision (its invoice open)
     subject: str = ""
     body: str = ""
 

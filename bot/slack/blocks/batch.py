@@ -139,12 +139,13 @@ def _sample(line: BatchLine) -> Block:
 
 def _buttons(view: BatchView) -> Block | None:
     pending = view.pending
-    if view.status != BatchStatus.OPEN or not view.lines:
-        return None
     ref = batch_ref(view).dump()
     review = button("Review one by one", BatchAction.REVIEW, ref)
-    if not pending:
-        return actions("batch_actions", review)
+    if view.status != BatchStatus.OPEN or not pending:
+        # Decided (or nothing left for Approve all): the drafts it skipped that still wait
+        # (edited, paused) are decided one by one.
+        waiting = any(line.actionable for line in view.lines)
+        return actions("batch_actions", review) if waiting else None
     total = total_text(pending, view.currency)
     count = len(pending)
     approve = button(

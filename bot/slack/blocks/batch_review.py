@@ -29,7 +29,7 @@ from bot.slack.views import BatchLine, BatchLineState, BatchView
 REVIEW_PAGE_SIZE = 5
 REVIEW_BODY_MAX = 1500
 _STATE_NOTES = {
-    BatchLineState.QUEUED: "approved with the batch, queued",
+    BatchLineState.QUEUED: "decided with the batch, its turn comes shortly",
     BatchLineState.WAITING: "approved — sending",
     BatchLineState.SENT: "sent",
     BatchLineState.PAID_BEFORE_SENDING: "invoice paid before sending",
@@ -51,7 +51,7 @@ def _draft_blocks(line: BatchLine) -> list[Block]:
         f"{invoice_label(line.invoice_id, line.invoice_number)} — "
         f"{escape_inline(line.amount_text)}"
     )
-    if line.state is not BatchLineState.PENDING:
+    if line.state is not BatchLineState.PENDING and line.state in _STATE_NOTES:
         facts += f"\n_{_STATE_NOTES[line.state]}_"
         if line.reason:
             facts += f": {escape_truncated(line.reason, 200, inline=True)}"
@@ -63,7 +63,7 @@ def _draft_blocks(line: BatchLine) -> list[Block]:
         section(facts, block_id=f"review_draft_{line.draft_id}"),
         section(f"*Subject:* {subject}\n{shown}"),
     ]
-    if line.state is BatchLineState.PENDING:
+    if line.actionable:
         ref = CardRef(kind=CardKind.DRAFT, id=line.draft_id, version=line.draft_version).dump()
         amount = truncate(line.amount_text, 40)
         invoice = truncate(line.invoice_number or line.invoice_id, 60)

@@ -7,10 +7,34 @@ from typing import Any
 
 from bot.slack.blocks.kit import VIEW_BLOCKS_MAX, Block, context, divider, header, section
 from bot.slack.blocks.wording import customer_label, invoice_label, who
-from bot.slack.mrkdwn import date_text, escape_inline, escape_truncated, link
-from bot.slack.views import HomeCaseRow, HomeView, OwnedCustomerRow, PausedCustomerRow
+from bot.slack.mrkdwn import channel_mention, date_text, escape_inline, escape_truncated, link
+from bot.slack.views import (
+    HomeBatchRow,
+    HomeCaseRow,
+    HomeView,
+    OwnedCustomerRow,
+    PausedCustomerRow,
+)
 
 HOME_ROWS_MAX = 20
+
+
+def _queue_row(row: HomeCaseRow | HomeBatchRow) -> Block:
+    """A draft or a batch waiting for approval."""
+    if isinstance(row, HomeCaseRow):
+        return _case_row(row)
+    text = (
+        f"*Batch of {row.count:,} drafts* · {escape_inline(row.total_text)} · {row.group_text}"
+        " — waiting for approval"
+    )
+    if row.opened_at:
+        text += f" (since {date_text(row.opened_at)})"
+    if row.channel:
+        try:
+            text += f" in {channel_mention(row.channel)}"
+        except ValueError:
+            pass
+    return section(text)
 
 
 def _case_row(row: HomeCaseRow) -> Block:
@@ -71,7 +95,7 @@ def home_tab(view: HomeView) -> dict[str, Any]:
     if view.recovered_text:
         blocks.append(section(f":moneybag: {escape_inline(view.recovered_text)}"))
     blocks.append(divider())
-    blocks += _listing("Waiting for approval", view.pending_approvals, _case_row)
+    blocks += _listing("Waiting for approval", view.pending_approvals, _queue_row)
     blocks += _listing("Open VIP tasks", view.open_vip_tasks, _case_row)
     blocks += _listing("Paused customers", view.paused_customers, _paused_row)
     if view.my_customers:
