@@ -542,3 +542,39 @@ async def test_a_decided_batch_keeps_review_one_by_one_for_the_drafts_it_skipped
     assert "dunning paused" in json.dumps(view["blocks"])
     name = f"Customer {paused.removeprefix('in_b')} ("
     assert name in await open_home(bh, FINANCE)  # and it waits in the review queue
+
+
+async def test_two_approvers_pressing_approve_all_at_once_send_one_set(bh: SlackHarness) -> None:
+    await burst(bh, THRESHOLD + 5, groups=GROUPS[:1])
+    [(batch_id, message)] = (await batch_messages(bh)).items()
+    listed = await members(bh, batch_id)
+
+    first, second = await asyncio.gather(
+        bh.click(BatchAction.APPROVE_ALL, FINANCE, message),
+        bh.click(BatchAction.APPROVE_ALL, FINANCE_2, message),
+    )
+    await bh.worker.run_until_idle()
+
+    assert first.status_code == second.status_code == 200
+    assert emails_to(bh) == sorted(f"c{i.removeprefix('in_b')}@example.com" for i in listed)
+    [refusal] = bh.slack.ephemerals
+    assert "already approved this batch" in refusal["text"]
+
+
+async def test_an_invoice_paid_before_its_email_left_is_counted_as_paid_before_sending(
+    bh: SlackHarness,
+) -> None:
+    await burst(bh, THRESHOLD + 4, groups=GROUPS[:1])
+    [(batch_id, message)] = (await batch_messages(bh)).items()
+    paid, *rest = await members(bh, batch_id)
+
+    await bh.click(BatchAction.APPROVE_ALL, FINANCE, message)
+    invoice = bh.stripe.update_invoice(paid)  # paid in Stripe; the webhook has not arrived
+    bh.stripe.update_invoice(
+        paid, status="paid", amount_remaining=0, amount_paid=invoice["amount_due"]
+    )
+    await bh.worker.run_until_idle()
+
+    assert emails_to(bh) == sorted(f"c{i.removeprefix('in_b')}@example.com" for i in rest)
+    text = message_text((await batch_messages(bh))[batch_id])
+    assert f"{len(rest)} sent, 1 paid before sending" in text
