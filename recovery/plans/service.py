@@ -117,13 +117,17 @@ class PlanService:
             overrides = await rule_overrides(session)
             invoice_id, customer_plan = case.invoice_id, profile.dunning_plan if profile else None
             customer_rule = profile.plan_rule if profile else None
-        invoice = await self._raw_invoice(invoice_id)
-        facts = invoice_facts(invoice)
 
         def enabled(rule: Rule) -> bool:
             return overrides.get(rule.name, rule.enabled)
 
         rules = [r for r in self.playbook.plan_rules if enabled(r)]
+        own = self.playbook.plan(customer_plan) if customer_plan else None
+        # Stripe is read only when a rule looks at the invoice or a plan will need its
+        # subscription: otherwise the default plan costs no request.
+        needed = bool(rules) or (own is not None and own.manages_payments)
+        invoice = await self._raw_invoice(invoice_id) if needed else {"id": invoice_id}
+        facts = invoice_facts(invoice)
         if rules and self.read_facts is not None:
             await self.read_facts(facts, rules)
         choice = choose_plan(
