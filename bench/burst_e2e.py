@@ -388,6 +388,7 @@ async def _settled_rss(dunbot: Dunbot, *, timeout_s: float = 30.0) -> dict[str, 
 class Config:
     database: str  # sqlite | postgresql
     workers: int
+    review: str = "default"  # default: the product's default; cards: one card per draft
 
 
 async def _watch(
@@ -430,6 +431,8 @@ async def run_config(
     dunbot: Dunbot | None = None
     try:
         env = dunbot_env(database_url=database_url, urls=fakes.urls, workdir=workdir)
+        if config.review == "cards":
+            env["BATCH_REVIEW_THRESHOLD"] = "0"  # batch review off: one card per draft
         dunbot = Dunbot(env=env, workdir=workdir, extra_workers=config.workers - 1)
         await dunbot.wait_ready()
         idle = await _settled_rss(dunbot)
@@ -499,6 +502,7 @@ def _result(
     return {
         "database": config.database,
         "workers": config.workers,
+        "review": config.review,
         "failures": plan.events,
         "drafts_expected": len(expected),
         "drafts_by_source": sources,
@@ -542,12 +546,12 @@ def _fmt(value: Any, goal: float | None = None) -> str:
 
 def print_table(results: list[dict[str, Any]]) -> None:
     print(
-        "| database | workers | failures | ingest s | all processed s (goal ≤ 60) "
+        "| database | workers | review | failures | ingest s | all processed s (goal ≤ 60) "
         "| last draft reviewable s (goal ≤ 120) | × one-card-per-draft baseline "
         "| top-level msgs approvals/VIP (goal < 20) | Slack 429s | Stripe req/failure "
         "| LLM calls, in flight max/avg | RSS idle → peak MB per process (goal ≤ 150) |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---|---|")
+    print("|---|---:|---|---:|---:|---:|---:|---:|---|---:|---:|---|---|")
     for r in results:
         top = r["top_level_messages"]
         rss = ", ".join(
@@ -558,7 +562,8 @@ def print_table(results: list[dict[str, Any]]) -> None:
         if r["drafts_not_reviewable"]:
             last = f"{r['drafts_not_reviewable']} never (timeout)"
         print(
-            f"| {r['database']} | {r['workers']} | {r['failures']:,} | {r['ingest_s']} "
+            f"| {r['database']} | {r['workers']} | {r['review']} | {r['failures']:,} "
+            f"| {r['ingest_s']} "
             f"| {_fmt(r['all_processed_s'], GOAL_PROCESSED_S)} | {last} "
             f"| {_fmt(r['last_reviewable_vs_baseline'])} "
             f"(baseline {r['baseline_one_card_per_draft_s']} s) "
@@ -566,6 +571,27 @@ def print_table(results: list[dict[str, Any]]) -> None:
             f"| {r['stripe_requests_per_failure']} "
             f"| {r['llm_calls']}, {r['llm_in_flight_max']}/{r['llm_in_flight_avg']} | {rss} |"
         )
+
+
+def _run_one(
+    config: Config, *, e2e: E2EPlan, postgres: str | None, timeout_s: float
+) -> dict[str, Any]:
+    """One configuration on a fresh database (a SQLite file, or a new PostgreSQL database)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        pg_name = None
+        if config.database == "sqlite":
+            url = f"sqlite+aiosqlite:///{workdir}/burst.db"
+        else:
+            assert postgres
+            url, pg_name = fresh_postgres(postgres)
+        try:
+            return asyncio.run(
+                run_config(config, database_url=url, e2e=e2e, workdir=workdir, timeout_s=timeout_s)
+            )
+        finally:
+            if pg_name is not None and postgres:
+                drop_postgres(postgres, pg_name)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -576,6 +602,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", default="1,2", help="worker process counts, e.g. 1,2")
     parser.add_argument("--postgres", default=os.environ.get("DUNBOT_TEST_POSTGRES_URL"))
     parser.add_argument("--no-sqlite", action="store_true")
+    parser.add_argument(
+        "--review",
+        default="default",
+        help="default (the product's default: batch review above its threshold), cards (one "
+        "card per draft, BATCH_REVIEW_THRESHOLD=0), or both: default,cards",
+    )
     parser.add_argument("--llm-latency", type=float, default=1.0)
     parser.add_argument("--slack-pace", type=float, default=1.0)
     parser.add_argument("--timeout", type=float, help="seconds per run (default: 3 × failures)")
@@ -586,26 +618,15 @@ def main(argv: list[str] | None = None) -> int:
     timeout_s = args.timeout or max(120.0, 3.0 * args.failures)
     databases = ([] if args.no_sqlite else ["sqlite"]) + (["postgresql"] if args.postgres else [])
     results = []
-    for database in databases:
-        for workers in (int(w) for w in args.workers.split(",")):
-            config = Config(database=database, workers=workers)
-            with tempfile.TemporaryDirectory() as tmp:
-                workdir = Path(tmp)
-                if database == "sqlite":
-                    url, pg_name = f"sqlite+aiosqlite:///{workdir}/burst.db", None
-                else:
-                    url, pg_name = fresh_postgres(args.postgres)
-                try:
-                    result = asyncio.run(
-                        run_config(
-                            config, database_url=url, e2e=e2e, workdir=workdir, timeout_s=timeout_s
-                        )
-                    )
-                finally:
-                    if pg_name is not None:
-                        drop_postgres(args.postgres, pg_name)
-            results.append(result)
-            print(json.dumps(result), file=sys.stderr, flush=True)
+    configs = [
+        Config(database=database, workers=int(workers), review=review)
+        for database in databases
+        for workers in args.workers.split(",")
+        for review in args.review.split(",")
+    ]
+    for config in configs:
+        results.append(_run_one(config, e2e=e2e, postgres=args.postgres, timeout_s=timeout_s))
+        print(json.dumps(results[-1]), file=sys.stderr, flush=True)
     print_table(results)
     args.results.parent.mkdir(parents=True, exist_ok=True)
     args.results.write_text(
