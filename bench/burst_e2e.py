@@ -244,6 +244,27 @@ async def _progress(database_url: str) -> tuple[int, dict[str, int]]:
         await db.dispose()
 
 
+async def draft_times(database_url: str) -> tuple[float, float] | None:
+    """When the first and the last draft were stored (epoch seconds): where drafting ends and
+    Slack's part begins."""
+    from sqlalchemy import func, select
+
+    from storage.db import Database
+    from storage.models import Draft
+
+    db = Database(database_url)
+    try:
+        async with db.sessions() as session:
+            first, last = (
+                await session.execute(
+                    select(func.min(Draft.created_at), func.max(Draft.created_at))
+                )
+            ).one()
+        return (first.timestamp(), last.timestamp()) if first and last else None
+    finally:
+        await db.dispose()
+
+
 async def batch_members(database_url: str) -> list[tuple[int, int, str]]:
     """(batch id, batch version it joined at, invoice number) of every draft in a review
     batch; none when this version of dunbot has no batch review (no such table)."""
@@ -456,6 +477,7 @@ async def run_config(
         peak = dunbot.rss_mb("VmHWM")
         _processed, sources = await _progress(database_url)
         members = await batch_members(database_url)
+        drafted = await draft_times(database_url)
     finally:
         if dunbot is not None:
             dunbot.stop()
@@ -474,6 +496,7 @@ async def run_config(
         peak=peak,
         sources=sources,
         members=members,
+        drafted=drafted,
     )
 
 
@@ -492,6 +515,7 @@ def _result(
     peak: dict[str, float],
     sources: dict[str, int],
     members: list[tuple[int, int, str]],
+    drafted: tuple[float, float] | None,
 ) -> dict[str, Any]:
     times = reviewable_times(report.reviewable_at, report.batch_versions, members)
     reviewable = {n: t - started for n, t in times.items() if n in expected}
@@ -509,6 +533,8 @@ def _result(
         "webhooks_not_200": not_ok,
         "ingest_s": round(ingest_s, 1),
         "all_processed_s": round(watched["processed_s"], 1) if watched["processed_s"] else None,
+        "first_draft_stored_s": round(drafted[0] - started, 1) if drafted else None,
+        "last_draft_stored_s": round(drafted[1] - started, 1) if drafted else None,
         "first_reviewable_s": round(min(reviewable.values()), 1) if reviewable else None,
         "last_reviewable_s": round(last, 1) if last is not None else None,
         "drafts_not_reviewable": missing,
@@ -547,11 +573,12 @@ def _fmt(value: Any, goal: float | None = None) -> str:
 def print_table(results: list[dict[str, Any]]) -> None:
     print(
         "| database | workers | review | failures | ingest s | all processed s (goal ≤ 60) "
-        "| last draft reviewable s (goal ≤ 120) | × one-card-per-draft baseline "
+        "| last draft stored s | last draft reviewable s (goal ≤ 120) "
+        "| × one-card-per-draft baseline "
         "| top-level msgs approvals/VIP (goal < 20) | Slack 429s | Stripe req/failure "
         "| LLM calls, in flight max/avg | RSS idle → peak MB per process (goal ≤ 150) |"
     )
-    print("|---|---:|---|---:|---:|---:|---:|---:|---|---:|---:|---|---|")
+    print("|---|---:|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---|---|")
     for r in results:
         top = r["top_level_messages"]
         rss = ", ".join(
@@ -564,7 +591,8 @@ def print_table(results: list[dict[str, Any]]) -> None:
         print(
             f"| {r['database']} | {r['workers']} | {r['review']} | {r['failures']:,} "
             f"| {r['ingest_s']} "
-            f"| {_fmt(r['all_processed_s'], GOAL_PROCESSED_S)} | {last} "
+            f"| {_fmt(r['all_processed_s'], GOAL_PROCESSED_S)} "
+            f"| {_fmt(r['last_draft_stored_s'])} | {last} "
             f"| {_fmt(r['last_reviewable_vs_baseline'])} "
             f"(baseline {r['baseline_one_card_per_draft_s']} s) "
             f"| {top[APPROVALS]} / {top[VIP]} | {r['slack_429']} "
