@@ -177,12 +177,6 @@ class CaseEngine:
         pause = await active_pause(session, case.customer_id)
         if pause is not None:
             case.status = CaseStatus.PAUSED
-            case.hold_reason = (
-                f"excluded from dunning by {pause.paused_by}"
-                if pause.excluded
-                else f"dunning paused by {pause.paused_by}"
-                + (f" until {pause.until:%Y-%m-%d %H:%M} UTC" if pause.until else "")
-            )
             await audit.record(
                 session,
                 actor=actor,
@@ -194,7 +188,6 @@ class CaseEngine:
             return "held_paused"
         if case.status == CaseStatus.PAUSED:
             case.status = CaseStatus.OPEN
-            case.hold_reason = None
         case.handled_attempt = invoice.attempt_count
         if not is_new and await plan_manages(session, case.id):
             return "plan_managed"  # the plan's retries decide the emails (recovery/plans/)

@@ -173,7 +173,6 @@ class Case(Base):
     handled_attempt: Mapped[int] = mapped_column(default=0)
     emails_sent: Mapped[int] = mapped_column(default=0)
     last_email_at: Mapped[datetime | None]
-    hold_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     resolved_at: Mapped[datetime | None]

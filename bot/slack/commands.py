@@ -50,7 +50,7 @@ from recovery.history import (
     detail_text,
 )
 from recovery.money import format_amount
-from recovery.pauses import active_pause, pause_customer, resume_customer
+from recovery.pauses import PauseState, active_pause, pause_customer, resume_customer
 from recovery.playbooks.rules import EMPTY_PLAYBOOK, Playbook
 from storage.models import OPEN_CASE_STATUSES, Case, CustomerRow, utcnow
 from storage.models import Pause as PauseRow
@@ -150,13 +150,27 @@ async def _paused_ids(session: AsyncSession, customer_ids: set[str]) -> set[str]
     return set(rows.all())
 
 
+def _dunning_state(pause: PauseState | None) -> str:
+    """'dunning active', or who paused or excluded the customer, until when and why."""
+    if pause is None:
+        return "dunning active"
+    reason = f" ({escape_inline(pause.reason)})" if pause.reason else ""
+    if pause.excluded:
+        return f"excluded from dunning by {_actor(pause.paused_by)}{reason}"
+    return f"dunning paused by {_actor(pause.paused_by)} {_until(pause.until)}{reason}"
+
+
 async def _status(session: AsyncSession, target: Ref, customer_id: str | None) -> str:
     if target.kind is RefKind.INVOICE_ID:
         case = await session.scalar(select(Case).where(Case.invoice_id == target.value))
         if case is None:
             return f"No dunning case for invoice {code(target.value)}."
-        paused = await _paused_ids(session, {case.customer_id})
-        return _case_line(case, paused=bool(paused))
+        pause = await active_pause(session, case.customer_id)
+        line = _case_line(case, paused=pause is not None)
+        if pause is None:
+            return line
+        # Why its failures are held now (the pause as it stands, not as it was when held).
+        return f"{line}\n{await customer_words(session, case.customer_id)}: {_dunning_state(pause)}"
     assert customer_id is not None
     pause = await active_pause(session, customer_id)
     cases = (
@@ -164,12 +178,7 @@ async def _status(session: AsyncSession, target: Ref, customer_id: str | None) -
             select(Case).where(Case.customer_id == customer_id).order_by(Case.created_at)
         )
     ).all()
-    state = "dunning active"
-    if pause is not None:
-        reason = f" ({escape_inline(pause.reason)})" if pause.reason else ""
-        state = f"dunning paused by {_actor(pause.paused_by)} {_until(pause.until)}{reason}"
-        if pause.excluded:
-            state = f"excluded from dunning by {_actor(pause.paused_by)}{reason}"
+    state = _dunning_state(pause)
     lines = [
         f"{await customer_words(session, customer_id)}: {state}",
         *await facts_lines(session, customer_id),

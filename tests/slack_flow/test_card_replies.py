@@ -89,9 +89,14 @@ async def test_dunning_names_customers_marks_pauses_and_counts_in_words(
     assert "*paused*" in listed
     status = (await sh.command("status cus_std", MANAGER)).text
     assert status.startswith("Ana Smith (ana@example.com) `cus_std`: dunning paused by <@UFIN>")
+    [case_line, why] = (await sh.command("status in_std", MANAGER)).text.splitlines()
+    assert case_line.endswith(" — *paused*")
+    assert why.startswith("Ana Smith (ana@example.com) `cus_std`: dunning paused by <@UFIN> until")
+    assert why.endswith("(holiday)")
     resumed = (await sh.command("resume ana@example.com", FINANCE)).text
     assert "Dunning resumed for Ana Smith (ana@example.com) `cus_std`" in resumed
     assert "one open case is being re-checked" in resumed
+    assert "paused" not in (await sh.command("status in_std", MANAGER)).text
     assert "(s)" not in listed + resumed
 
 

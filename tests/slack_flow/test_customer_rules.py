@@ -93,6 +93,8 @@ async def test_owner_from_metadata_email_then_mine_status_exclude_include(
     excluded = await rh.command("exclude cus_std internal test account", FINANCE)
     assert "excluded from dunning" in excluded.text
     assert "excluded from dunning" in (await rh.command("status cus_std", FINANCE)).text
+    by_invoice = (await rh.command("status in_std", FINANCE)).text  # says why it is held
+    assert f"excluded from dunning by <@{FINANCE}> (internal test account)" in by_invoice
     assert "excluded from dunning" in (await rh.command("list", FINANCE)).text
     assert "excluded from dunning" in (await rh.command("mine", MANAGER)).text
     included = await rh.command("include cus_std", FINANCE)
