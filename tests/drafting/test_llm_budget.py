@@ -4,10 +4,12 @@ real OpenAI SDK against the fake OpenAI server and a controllable clock."""
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 import pytest
 from sqlalchemy import select, update
@@ -54,29 +56,29 @@ class BudgetWorker:
 
 
 @pytest.fixture
-def stripe_api() -> Iterator[FakeStripe]:
-    with FakeStripe() as server:
-        yield server
-
-
-@pytest.fixture
 async def fake_openai() -> AsyncIterator[FakeOpenAI]:
     async with FakeOpenAI() as server:
         yield server
 
 
+class MakeWorker(Protocol):
+    async def __call__(self, *, per_minute: int, clock: Clock) -> BudgetWorker: ...
+
+
 @pytest.fixture
 async def make_worker(
     database_url: str, stripe_api: FakeStripe, fake_openai: FakeOpenAI
-) -> AsyncIterator[object]:
+) -> AsyncIterator[MakeWorker]:
     """Build workers as separate processes would: each its own Database and drafter."""
-    closers: list[object] = []
+    closing = contextlib.AsyncExitStack()
 
     async def build(*, per_minute: int, clock: Clock) -> BudgetWorker:
         db = Database(database_url)
+        closing.push_async_callback(db.dispose)
         billing = StripeBilling.connect(
             api_key=DEFAULT_API_KEY, api_base=stripe_api.base_url, max_network_retries=0
         )
+        closing.push_async_callback(billing.aclose)
         drafter = build_drafter(
             "openai",
             openai_api_key="sk-test",
@@ -84,6 +86,7 @@ async def make_worker(
             timeout_s=10,
             budget=SharedLLMBudget(db=db, requests_per_minute=per_minute, clock=clock),
         )
+        closing.push_async_callback(drafter.aclose)
         engine = RecoveryEngine(
             db=db,
             billing=billing,
@@ -93,15 +96,10 @@ async def make_worker(
             config=RecoveryConfig(company_name="Acme", email_from="billing@acme.test"),
         )
         worker = Worker(db, engine.job_handlers(), retry_policy=RetryPolicy(base_s=0, jitter=0))
-        closers.extend([drafter, billing, db])
         return BudgetWorker(db=db, drafter=drafter, worker=worker)
 
-    yield build
-    for closer in reversed(closers):
-        if isinstance(closer, Database):
-            await closer.dispose()
-        else:
-            await closer.aclose()  # type: ignore[attr-defined]
+    async with closing:
+        yield build
 
 
 async def fail_invoices(db: Database, stripe: FakeStripe, count: int, *, start: int = 0) -> None:
@@ -144,11 +142,11 @@ async def make_waiting_drafts_due(db: Database) -> None:
 
 
 async def test_budget_of_5_per_minute_drafts_5_and_requeues_the_rest(
-    make_worker: object, stripe_api: FakeStripe, fake_openai: FakeOpenAI
+    make_worker: MakeWorker, stripe_api: FakeStripe, fake_openai: FakeOpenAI
 ) -> None:
     clock = Clock()
-    first = await make_worker(per_minute=5, clock=clock)  # type: ignore[operator]
-    second = await make_worker(per_minute=5, clock=clock)  # type: ignore[operator]
+    first = await make_worker(per_minute=5, clock=clock)
+    second = await make_worker(per_minute=5, clock=clock)
     await fail_invoices(first.db, stripe_api, 8)
     # Two workers share the budget: the first takes as much as it can, the second the rest.
     await first.worker.run_until_idle()
@@ -179,11 +177,11 @@ async def test_budget_of_5_per_minute_drafts_5_and_requeues_the_rest(
 
 
 async def test_a_429_retry_after_holds_every_worker(
-    make_worker: object, stripe_api: FakeStripe, fake_openai: FakeOpenAI
+    make_worker: MakeWorker, stripe_api: FakeStripe, fake_openai: FakeOpenAI
 ) -> None:
     clock = Clock()
-    first = await make_worker(per_minute=0, clock=clock)  # type: ignore[operator]
-    second = await make_worker(per_minute=0, clock=clock)  # type: ignore[operator]
+    first = await make_worker(per_minute=0, clock=clock)
+    second = await make_worker(per_minute=0, clock=clock)
     fake_openai.enqueue(LLMReply.rate_limited(retry_after_s=30))
     await fail_invoices(first.db, stripe_api, 1)
     await first.worker.run_until_idle()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 
 from sqlalchemy import select
 
@@ -21,9 +22,9 @@ async def job_states(ph: SlackHarness, kind: str) -> list[str]:
         return list((await session.scalars(select(Job.status).where(Job.kind == kind))).all())
 
 
-async def wait_until(check: object, what: str) -> None:
+async def wait_until(check: Callable[[], Awaitable[bool]], what: str) -> None:
     deadline = time.monotonic() + 30
-    while not await check():  # type: ignore[operator]
+    while not await check():
         assert time.monotonic() < deadline, what
         await asyncio.sleep(0.05)
 
