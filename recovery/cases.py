@@ -22,7 +22,7 @@ from recovery.domain import (
     Segment,
     SegmentDecision,
 )
-from recovery.jobkinds import CASE_WORK_KINDS, JobKind, invoice_serial_key
+from recovery.jobkinds import CASE_WORK_KINDS, JobKind, invoice_serial_key, priority_of
 from recovery.notify import NotifyCall, enqueue_notify
 from recovery.pauses import active_pause
 from recovery.plans.state import plan_manages, stop_plan
@@ -47,7 +47,7 @@ from storage.models import (
     VipTask,
     utcnow,
 )
-from storage.queue import PermanentJobError, Priority, cancel_jobs, enqueue
+from storage.queue import PermanentJobError, cancel_jobs, enqueue
 
 log = logging.getLogger("dunbot.recovery")
 
@@ -170,6 +170,7 @@ class CaseEngine:
                     payload={"case_id": case.id},
                     dedupe_key=f"plan_start:{case.id}",
                     serial_key=invoice_serial_key(case.invoice_id),
+                    priority=priority_of(JobKind.PLAN_START),
                 )
         if invoice.attempt_count <= case.handled_attempt:
             return "ignored_attempt_already_handled"
@@ -274,7 +275,7 @@ class CaseEngine:
             dedupe_key=f"draft:{case.id}:{case.round}",
             serial_key=invoice_serial_key(case.invoice_id),
             run_at=run_at,
-            priority=Priority.BACKGROUND,  # cards and VIP tasks of other cases go first
+            priority=priority_of(JobKind.DRAFT_EMAIL),  # after cards, before bookkeeping
         )
         await audit.record(
             session,

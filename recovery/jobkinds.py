@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from storage.queue import Priority
+
 
 class JobKind(StrEnum):
     """The `kind` of a queued job; each has exactly one handler."""
@@ -55,6 +57,28 @@ SLACK_JOB_KINDS = frozenset(
         JobKind.SLACK_DEAD_JOB_CARD,
     }
 )
+
+
+# The queue's priority of each kind (lower is claimed first; NORMAL when not listed): work
+# that lets a person act sooner goes ahead of bookkeeping. Cards, tasks and click replies go
+# first; drafting runs with event processing, since a stored draft is what a person reviews;
+# recomputing customer facts and choosing a dunning plan (whose first retry is days away) wait
+# until a burst's drafts are out.
+KIND_PRIORITY: dict[JobKind, Priority] = {
+    JobKind.NOTIFY: Priority.PERSON_WAITING,
+    JobKind.PLAN_NOTIFY: Priority.PERSON_WAITING,
+    JobKind.SLACK_EPHEMERAL: Priority.PERSON_WAITING,
+    JobKind.SLACK_PUBLISH_HOME: Priority.PERSON_WAITING,
+    JobKind.SLACK_COMMAND: Priority.PERSON_WAITING,
+    JobKind.DRAFT_EMAIL: Priority.NORMAL,
+    JobKind.REFRESH_CUSTOMER: Priority.BACKGROUND,
+    JobKind.PLAN_START: Priority.BACKGROUND,
+}
+
+
+def priority_of(kind: JobKind) -> Priority:
+    """The priority a job of this kind is queued with."""
+    return KIND_PRIORITY.get(kind, Priority.NORMAL)
 
 
 # Work that becomes pointless once an invoice is settled; cancelled with the case.

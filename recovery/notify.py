@@ -7,9 +7,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from recovery.jobkinds import JobKind
+from recovery.jobkinds import JobKind, priority_of
 from recovery.protocols import Notifier
-from storage.queue import Priority, enqueue
+from storage.queue import enqueue
 
 
 class NotifyCall(StrEnum):
@@ -53,7 +53,7 @@ async def enqueue_notify(
         dedupe_key=dedupe_key,
         serial_key=f"card:{call}:{subject}",
         delay_s=delay_s,
-        priority=Priority.PERSON_WAITING,  # a card lets a person act: ahead of drafting
+        priority=priority_of(JobKind.NOTIFY),  # a card lets a person act: ahead of drafting
     )
 
 

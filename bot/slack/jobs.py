@@ -8,11 +8,11 @@ from pydantic import TypeAdapter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.slack.command_parser import Exclude, Include, Pause, Resume, Status
-from recovery.jobkinds import JobKind
+from recovery.jobkinds import JobKind, priority_of
 from recovery.playbooks.rules import Playbook
 from recovery.protocols import BillingReader
 from storage.db import Database
-from storage.queue import Priority, enqueue
+from storage.queue import enqueue
 from storage.worker import JobHandler
 
 if TYPE_CHECKING:
@@ -55,7 +55,7 @@ async def enqueue_ephemeral(
         kind=JobKind.SLACK_EPHEMERAL,
         payload={"channel": channel, "user": user, "text": text},
         serial_key=f"ephemeral:{user}",
-        priority=Priority.PERSON_WAITING,
+        priority=priority_of(JobKind.SLACK_EPHEMERAL),
     )
 
 
@@ -66,7 +66,7 @@ async def enqueue_home(session: AsyncSession, *, user: str) -> None:
         kind=JobKind.SLACK_PUBLISH_HOME,
         payload={"user": user},
         serial_key=f"home:{user}",
-        priority=Priority.PERSON_WAITING,
+        priority=priority_of(JobKind.SLACK_PUBLISH_HOME),
     )
 
 
@@ -79,7 +79,7 @@ async def enqueue_command(
         kind=JobKind.SLACK_COMMAND,
         payload={"command": dump_command(command), "user": user, "channel": channel},
         serial_key=f"command:{user}",
-        priority=Priority.PERSON_WAITING,
+        priority=priority_of(JobKind.SLACK_COMMAND),
     )
 
 

@@ -14,7 +14,7 @@ from recovery.customers.facts import InvoiceRecord, RatingConfig, compute_facts
 from recovery.customers.ports import CustomerHistory
 from recovery.customers.profiles import ProfileChange, customer_segment, store_facts
 from recovery.domain import CustomerSnapshot
-from recovery.jobkinds import JobKind
+from recovery.jobkinds import JobKind, priority_of
 from recovery.protocols import NotFoundError
 from storage.db import Database
 from storage.models import utcnow
@@ -47,6 +47,7 @@ async def enqueue_refresh(session: AsyncSession, *, customer_id: str, cause: str
         payload={"customer_id": customer_id, "cause": cause},
         dedupe_key=f"refresh_customer:{customer_id}:{cause}",
         serial_key=customer_serial_key(customer_id),
+        priority=priority_of(JobKind.REFRESH_CUSTOMER),
     )
 
 

@@ -12,9 +12,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from recovery.jobkinds import JobKind, invoice_serial_key
+from recovery.jobkinds import JobKind, invoice_serial_key, priority_of
 from storage.models import Job, JobStatus
-from storage.queue import Priority, enqueue
+from storage.queue import enqueue
 
 
 def retry_key(invoice_id: str, retry: int) -> str:
@@ -79,7 +79,7 @@ async def queue_card_sync(session: AsyncSession, *, plan_id: int) -> None:
         kind=JobKind.PLAN_NOTIFY,
         payload={"plan_id": plan_id},
         serial_key=f"plan_card:{plan_id}",
-        priority=Priority.PERSON_WAITING,
+        priority=priority_of(JobKind.PLAN_NOTIFY),
     )
 
 

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from recovery import audit
 from recovery.cases import SETTLED_STATUS_BY_INVOICE_STATUS, CaseEngine, close_case
 from recovery.domain import AttemptStage, Segment
-from recovery.jobkinds import JobKind, invoice_serial_key
+from recovery.jobkinds import JobKind, invoice_serial_key, priority_of
 from recovery.notify import NotifyCall, enqueue_notify
 from recovery.pauses import active_pause
 from recovery.plans.assign import (
@@ -60,7 +60,7 @@ from storage.models import (
     Job,
     utcnow,
 )
-from storage.queue import PermanentJobError, Priority, RetryLater, enqueue, run_now
+from storage.queue import PermanentJobError, RetryLater, enqueue, run_now
 
 log = logging.getLogger("dunbot.plans")
 
@@ -638,7 +638,7 @@ async def plan_email_round(
         },
         dedupe_key=f"draft:{case.id}:{case.round}",
         serial_key=invoice_serial_key(case.invoice_id),
-        priority=Priority.BACKGROUND,
+        priority=priority_of(JobKind.DRAFT_EMAIL),
     )
     await audit.record(
         session,
