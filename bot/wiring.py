@@ -202,6 +202,7 @@ def build_slack(
     from bot.slack.app import build_bolt_app
     from bot.slack.handlers import SlackDeps
     from bot.slack.notifier import SlackNotifier
+    from bot.slack.pacing import SharedChannelPacer
 
     client = AsyncWebClient(
         token=settings.slack_bot_token.get_secret_value(), base_url=settings.slack_api_url
@@ -220,6 +221,7 @@ def build_slack(
             threshold=settings.batch_review_threshold, window_s=settings.batch_review_window_s
         ),
         plans=playbook.plan if playbook.uses_plans else None,
+        pacer=SharedChannelPacer(db=db),  # every worker process keeps one pace per channel
     )
     deps = SlackDeps(
         db=db,

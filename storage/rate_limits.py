@@ -3,6 +3,8 @@
 `admit` lets one call through when fewer than `limit` calls were admitted in the last
 `window_s` seconds and no provider asked everyone to wait; otherwise it says how long to wait.
 `hold` records a provider's "not before" time (a 429's Retry-After) for every process.
+`take_slot` paces calls (one per interval, e.g. Slack's posts to one channel): it hands out
+the next free slot, and can keep it for a job that comes back later.
 The limit's row is locked while deciding (PostgreSQL: SELECT … FOR UPDATE; SQLite: the write
 transaction is exclusive), so two workers never both take the last call of a window.
 Times come from the caller, so tests drive them with a controllable clock.
@@ -10,6 +12,7 @@ Times come from the caller, so tests drive them with a controllable clock.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
@@ -22,6 +25,8 @@ from storage.db import Database
 from storage.models import RateLimitCall, RateLimitRow
 
 DEFAULT_WINDOW_S = 60.0
+RESERVATION_HORIZON_S = 600.0
+"""A reserved slot this far in the past belongs to a job that never came back: dropped."""
 
 WaitReason = Literal["", "budget", "provider"]
 
@@ -101,3 +106,52 @@ async def hold(db: Database, *, name: str, until: datetime) -> None:
             )
             .values(not_before=until)
         )
+
+
+def _reservation_name(name: str, key: str) -> str:
+    """The rate_limit_calls name holding `key`'s reserved slot under `name` (≤ 64 chars)."""
+    full = f"{name}#{key}"
+    if len(full) <= 64:
+        return full
+    return f"{name}#{hashlib.sha256(key.encode()).hexdigest()[:16]}"[:64]
+
+
+async def take_slot(
+    db: Database,
+    *,
+    name: str,
+    interval_s: float,
+    now: datetime,
+    key: str | None = None,
+    reserve_beyond_s: float = 0.0,
+) -> datetime:
+    """Take the next free slot of a pace (one call per `interval_s` under `name`), for every
+    process: the time this call may go, `now` when it is free.
+
+    With `key`, a slot more than `reserve_beyond_s` away is kept for that key (its job comes
+    back later, in any process) and a later call with the same key gets that slot, not a new
+    one. The pace's `not_before` is the next free slot (a `hold` pushes it back too)."""
+    async with db.transaction() as session:
+        row = await _locked_row(session, name=name, is_sqlite=db.is_sqlite)
+        if key is not None:
+            reserved_name = _reservation_name(name, key)
+            reserved = await session.scalar(
+                select(func.min(RateLimitCall.at)).where(RateLimitCall.name == reserved_name)
+            )
+            if reserved is not None:
+                if (reserved - now).total_seconds() <= reserve_beyond_s:  # else: still kept
+                    await session.execute(
+                        delete(RateLimitCall).where(RateLimitCall.name == reserved_name)
+                    )
+                return reserved
+        slot = max(now, row.not_before) if row.not_before is not None else now
+        row.not_before = slot + timedelta(seconds=interval_s)
+        if key is not None and (slot - now).total_seconds() > reserve_beyond_s:
+            await session.execute(
+                delete(RateLimitCall).where(
+                    RateLimitCall.name.startswith(f"{name}#", autoescape=True),
+                    RateLimitCall.at < now - timedelta(seconds=RESERVATION_HORIZON_S),
+                )
+            )
+            session.add(RateLimitCall(name=reserved_name, at=slot))
+    return slot

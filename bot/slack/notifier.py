@@ -33,6 +33,7 @@ from bot.slack.blocks.vip import vip_reminder_message, vip_task_card
 from bot.slack.cards import amount_text, approval_view, sms_preview, vip_view
 from bot.slack.metadata import CardKind
 from bot.slack.mrkdwn import escape_inline, user_mention
+from bot.slack.pacing import MIN_POST_INTERVAL_S, Pacer
 from bot.slack.views import ApprovalStatus, DigestItem, DigestView
 from recovery.batches import BatchPolicy, batch_of_draft, in_burst, join_batch
 from recovery.notify import NotifyCall, enqueue_notify
@@ -47,7 +48,6 @@ log = logging.getLogger("dunbot.slack")
 APPROVAL_CARD = CardKind.DRAFT.message_kind
 VIP_CARD = CardKind.VIP_TASK.message_kind
 BATCH_MESSAGE = CardKind.BATCH.message_kind
-MIN_POST_INTERVAL_S = 1.0
 BATCH_REFRESH_S = 2.0
 """A batch message is updated at most this often: its changes are coalesced per interval."""
 _NEEDS_A_PERSON = (ApprovalStatus.FAILED, ApprovalStatus.UNKNOWN)
@@ -56,7 +56,8 @@ T = TypeVar("T")
 
 
 class ChannelPacer:
-    """About one new message per second per channel (Slack's posting limit), in-process.
+    """About one new message per second per channel (Slack's posting limit), in-process
+    (`bot.slack.pacing.SharedChannelPacer` keeps it across worker processes).
 
     A post whose turn is more than one interval away does not wait in its worker slot: it gets
     the next free slot, reserved under its key, and its job is rescheduled to that time
@@ -118,7 +119,7 @@ class SlackNotifier:
         account_managers: Sequence[str],
         livemode: bool = True,
         stripe_dashboard: bool = True,
-        pacer: ChannelPacer | None = None,
+        pacer: Pacer | None = None,
         sms_choice: bool = False,
         sms_company: str | None = None,
         batch_policy: BatchPolicy | None = None,
@@ -133,7 +134,7 @@ class SlackNotifier:
         self.account_managers = list(account_managers)
         self.livemode = livemode
         self.stripe_dashboard = stripe_dashboard
-        self.pacer = pacer or ChannelPacer()
+        self.pacer: Pacer = pacer or ChannelPacer()
         self.sms_choice = sms_choice  # email and SMS both on: the card offers either alone
         self.sms_company = sms_company  # SMS on: the card previews it, signed with this name
         # Bursts reviewed in batch messages (recovery.batches); off unless configured.

@@ -139,13 +139,16 @@ class FakeSlack(ThreadedAiohttpServer[RecordedCall]):
         strict_updates: bool = True,
         channel_pace_s: float | None = None,
         channel_burst: int = 2,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         """`token`: the only bearer token accepted (None: any `xox…` token).
         `strict_updates`: chat.update of an unknown `ts` answers `message_not_found`.
-        `channel_pace_s`: Slack's pace per channel and method (None: unpaced)."""
+        `channel_pace_s`: Slack's pace per channel and method (None: unpaced), timed by
+        `clock` (seconds; tests pass a controllable one)."""
         super().__init__()
         self.channel_pace_s = channel_pace_s
         self.channel_burst = channel_burst
+        self.clock = clock
         self._buckets: dict[tuple[str, str], tuple[float, float]] = {}  # tokens, refilled at
         self.token = token
         self.team_id = team_id
@@ -343,7 +346,7 @@ class FakeSlack(ThreadedAiohttpServer[RecordedCall]):
         """A 429 when this channel's bucket for `method` is empty (paced methods only)."""
         if self.channel_pace_s is None or method not in _PACED_METHODS:
             return None
-        key, now = (method, str(args.get("channel") or "")), time.monotonic()
+        key, now = (method, str(args.get("channel") or "")), self.clock()
         with self._lock:
             tokens, refilled_at = self._buckets.get(key, (float(self.channel_burst), now))
             tokens = min(self.channel_burst, tokens + (now - refilled_at) / self.channel_pace_s)

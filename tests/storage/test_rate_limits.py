@@ -83,3 +83,47 @@ async def test_calls_older_than_the_window_are_pruned(db: Database) -> None:
     async with db.sessions() as session:
         kept = await session.scalar(select(func.count(RateLimitCall.id)))
     assert kept is not None and kept <= 4
+
+
+async def test_two_processes_taking_slots_at_once_get_distinct_slots_one_interval_apart(
+    database_url: str,
+) -> None:
+    first, second = Database(database_url), Database(database_url)  # two workers' engines
+    try:
+        slots = await asyncio.gather(
+            *(
+                rate_limits.take_slot(worker, name="slack_post:C1", interval_s=1.0, now=T0)
+                for _ in range(6)
+                for worker in (first, second)
+            )
+        )
+        assert sorted(slots) == [at(n) for n in range(12)]
+        other = await rate_limits.take_slot(first, name="slack_post:C2", interval_s=1.0, now=T0)
+        assert other == T0  # another channel has its own pace
+    finally:
+        await first.dispose()
+        await second.dispose()
+
+
+async def test_a_far_slot_is_kept_for_its_key_in_any_process(database_url: str) -> None:
+    first, second = Database(database_url), Database(database_url)
+    try:
+
+        async def take(worker: Database, key: str, now: datetime) -> datetime:
+            return await rate_limits.take_slot(
+                worker, name="slack_post:C1", interval_s=1.0, now=now, key=key, reserve_beyond_s=1
+            )
+
+        assert await take(first, "card:a", T0) == T0
+        assert await take(first, "card:b", T0) == at(1)  # near: waited for, not kept
+        assert await take(first, "card:c", T0) == at(2)  # far: kept for card:c
+        assert await take(first, "card:c", at(0.5)) == at(2)  # back too early: still kept
+        assert await take(second, "card:d", at(0.5)) == at(3)
+        assert await take(second, "card:c", at(2)) == at(2)  # the other process posts it
+        assert await take(second, "card:e", at(2)) == at(4)  # the slot went once
+        async with first.sessions() as session:
+            kept = await session.scalars(select(RateLimitCall.name).order_by(RateLimitCall.name))
+            assert list(kept) == ["slack_post:C1#card:d", "slack_post:C1#card:e"]
+    finally:
+        await first.dispose()
+        await second.dispose()
