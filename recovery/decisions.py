@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from recovery import audit
@@ -24,6 +24,7 @@ from storage.models import (
     Case,
     Draft,
     DraftStatus,
+    Job,
     OutboxEmail,
     OutboxSms,
     OutboxStatus,
@@ -270,6 +271,7 @@ async def regenerate_draft(
             "instruction": instruction,
             "previous_body": draft.body,
             "actor": actor.audit_name,
+            **await _round_tone(session, case_id=case.id, round_no=case.round),
         },
         dedupe_key=f"draft:{case.id}:{case.round}:regenerate:{draft.id}",
         serial_key=invoice_serial_key(case.invoice_id),
@@ -278,6 +280,17 @@ async def regenerate_draft(
         session, draft.id, case, actor, "draft_regeneration_requested", instruction=instruction
     )
     return Outcome(True, "A new draft is being written; it will appear as a new card.")
+
+
+async def _round_tone(session: AsyncSession, *, case_id: int, round_no: int) -> dict[str, object]:
+    """The stage and will_retry the round's first draft was asked in (a dunning plan's email
+    names them), so a regenerated draft keeps the plan's tone; empty for a usual round."""
+    payload = await session.scalar(
+        select(Job.payload).where(Job.dedupe_key == f"draft:{case_id}:{round_no}")
+    )
+    if not isinstance(payload, dict):
+        return {}
+    return {key: payload[key] for key in ("stage", "will_retry") if key in payload}
 
 
 async def _task_cas(
