@@ -187,6 +187,10 @@ class SlackNotifier:
             return
         message = batch_message(view)
         if existing is not None and existing.ts:
+            # Paced like posts (about one update per second per channel), its own turn kept.
+            await self.pacer.wait_turn(
+                f"update:{existing.channel}", key=f"{BATCH_MESSAGE}_update:{batch_id}"
+            )
             await self._call(
                 self.client.chat_update(
                     channel=existing.channel,

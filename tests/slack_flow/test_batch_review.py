@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from bot.adapters.mail.file import list_outbox
 from bot.slack.blocks.batch import BATCH_BLOCK_ID
 from bot.slack.ids import ApprovalAction, BatchAction, EditDraftField
-from bot.slack.notifier import BATCH_MESSAGE
+from bot.slack.notifier import BATCH_MESSAGE, ChannelPacer
 from recovery import batches as batches_module
 from recovery import decisions as decisions_module
 from recovery.jobkinds import JobKind
@@ -578,3 +578,23 @@ async def test_an_invoice_paid_before_its_email_left_is_counted_as_paid_before_s
     assert emails_to(bh) == sorted(f"c{i.removeprefix('in_b')}@example.com" for i in rest)
     text = message_text((await batch_messages(bh))[batch_id])
     assert f"{len(rest)} sent, 1 paid before sending" in text
+
+
+async def test_batch_message_updates_take_turns_in_the_channels_pace(bh: SlackHarness) -> None:
+    await burst(bh, THRESHOLD + 2, groups=GROUPS[:1])
+    [batch_id] = await batch_messages(bh)
+    assert bh.runtime.slack is not None
+    notifier = bh.runtime.slack.notifier
+    turns: list[tuple[str, str | None]] = []
+
+    class RecordingPacer(ChannelPacer):
+        async def wait_turn(self, channel: str, *, key: str | None = None) -> None:
+            turns.append((channel, key))
+
+    notifier.pacer = RecordingPacer(0.0)
+    updates = len(bh.slack.calls_to("chat.update"))
+
+    await notifier.sync_batch(batch_id=batch_id)
+
+    assert turns == [(f"update:{APPROVALS}", f"review_batch_update:{batch_id}")]
+    assert len(bh.slack.calls_to("chat.update")) == updates + 1
