@@ -11,7 +11,9 @@
   application registers a handler for that kind). `retry_dead` gives a dead job a new life.
 - Jobs are claimed by priority (lower first), then oldest due first. The claim walks the
   `ix_jobs_claim` index (status, priority, run_at, id) one priority at a time, so a claim costs
-  the same with 10 or 100,000 jobs due.
+  the same with 10 or 100,000 jobs due. `claim_many` leases a worker's free slots and records
+  its finished jobs in one transaction (on SQLite one candidate statement for every tier);
+  rows are read with Core, not loaded as ORM objects.
 """
 
 from __future__ import annotations
@@ -23,9 +25,10 @@ from datetime import datetime, timedelta
 from enum import IntEnum
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, exists, func, literal, or_, select, union_all, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from storage.db import JOBS_ENQUEUED_FLAG, Database, rows_affected
 from storage.models import Job, JobStatus, utcnow
@@ -148,19 +151,40 @@ async def enqueue(
 
 
 CLAIM_CANDIDATES = 20
+# What a handler sees of a job: read with Core (no ORM objects on the claim's hot path).
+_CLAIMED_COLUMNS = (
+    Job.id,
+    Job.kind,
+    Job.payload,
+    Job.attempts,
+    Job.max_attempts,
+    Job.dedupe_key,
+    Job.serial_key,
+)
+
+
+def _no_live_lease_on_serial_key(now: datetime) -> Any:
+    """No other job of the candidate's serial key holds a live lease (true without a key)."""
+    other = aliased(Job)
+    return ~exists().where(
+        other.serial_key == Job.serial_key,
+        other.status == JobStatus.RUNNING,
+        other.lease_expires_at >= now,
+    )
 
 
 def _candidate_queries(now: datetime, kinds: Iterable[str] | None) -> list[Any]:
-    """Expired leases first, then due jobs one priority at a time, each an index range scan."""
+    """Expired leases first, then due jobs one priority at a time, each an index range scan
+    (each ordered by its index, with the time it is ordered by as column `due`)."""
     expired = (
-        select(Job)
+        select(*_CLAIMED_COLUMNS, Job.lease_expires_at.label("due"))
         .where(Job.status == JobStatus.RUNNING, Job.lease_expires_at < now)
         .order_by(Job.lease_expires_at, Job.id)
     )
     queries = [expired]
     for priority in Priority:
         queries.append(
-            select(Job)
+            select(*_CLAIMED_COLUMNS, Job.run_at.label("due"))
             .where(Job.status == JobStatus.QUEUED, Job.priority == priority, Job.run_at <= now)
             .order_by(Job.run_at, Job.id)
         )
@@ -170,19 +194,19 @@ def _candidate_queries(now: datetime, kinds: Iterable[str] | None) -> list[Any]:
     return queries
 
 
-async def _serial_key_busy(session: AsyncSession, job: Job, now: datetime, is_pg: bool) -> bool:
-    """True when another job of the same serial key holds a live lease."""
-    if is_pg:
-        locked = await session.scalar(
-            select(func.pg_try_advisory_xact_lock(func.hashtext(job.serial_key)))
-        )
-        if not locked:
-            return True
+async def _serial_key_busy(
+    session: AsyncSession, *, job_id: int, serial_key: str, now: datetime
+) -> bool:
+    """PostgreSQL: true when another worker is claiming this serial key right now (advisory
+    lock held) or another job of it holds a live lease (read after taking the lock)."""
+    locked = await session.scalar(select(func.pg_try_advisory_xact_lock(func.hashtext(serial_key))))
+    if not locked:
+        return True
     other = await session.scalar(
         select(Job.id)
         .where(
-            Job.serial_key == job.serial_key,
-            Job.id != job.id,
+            Job.serial_key == serial_key,
+            Job.id != job_id,
             Job.status == JobStatus.RUNNING,
             Job.lease_expires_at >= now,
         )
@@ -200,38 +224,124 @@ async def claim(
     exclude_ids: Iterable[int] = (),
 ) -> ClaimedJob | None:
     """Lease the next due job (priority, then oldest first), honouring serial keys."""
-    excluded = list(exclude_ids)
+    jobs = await claim_many(
+        db, worker_id=worker_id, lease_s=lease_s, kinds=kinds, exclude_ids=exclude_ids, limit=1
+    )
+    return jobs[0] if jobs else None
+
+
+async def claim_many(
+    db: Database,
+    *,
+    worker_id: str,
+    lease_s: float,
+    limit: int,
+    kinds: Iterable[str] | None = None,
+    exclude_ids: Iterable[int] = (),
+    complete_ids: Iterable[int] = (),
+) -> list[ClaimedJob]:
+    """Lease up to `limit` due jobs in one transaction (priority, then oldest first), at most
+    one per serial key; first mark `complete_ids` (this worker's finished jobs) succeeded, so
+    a worker records what it finished and takes what is next in one commit."""
+    excluded, finished = list(exclude_ids), list(complete_ids)
     async with db.transaction() as session:
         now = utcnow()
-        for query in _candidate_queries(now, kinds):
-            if excluded:
-                query = query.where(Job.id.not_in(excluded))
-            query = query.limit(CLAIM_CANDIDATES)
-            if not db.is_sqlite:
-                query = query.with_for_update(skip_locked=True)
-            for job in (await session.scalars(query)).all():
-                if job.serial_key and await _serial_key_busy(session, job, now, not db.is_sqlite):
+        if finished:
+            await _mark_succeeded(session, job_ids=finished, worker_id=worker_id, now=now)
+        if limit <= 0:
+            return []
+        queries = _candidate_queries(now, kinds)
+        if excluded:
+            queries = [query.where(Job.id.not_in(excluded)) for query in queries]
+        if db.is_sqlite:
+            chosen = await _choose_sqlite(session, queries, now=now, limit=limit)
+        else:
+            chosen = await _choose_postgresql(session, queries, now=now, limit=limit)
+        if not chosen:
+            return []
+        lease_expires_at = now + timedelta(seconds=lease_s)
+        await session.execute(
+            update(Job)
+            .where(Job.id.in_([row.id for row in chosen]))
+            .values(
+                status=JobStatus.RUNNING,
+                attempts=Job.attempts + 1,
+                locked_by=worker_id,
+                lease_expires_at=lease_expires_at,
+                started_at=now,
+            )
+        )
+    return [
+        ClaimedJob(
+            id=row.id,
+            kind=row.kind,
+            payload=dict(row.payload),
+            attempts=row.attempts + 1,
+            max_attempts=row.max_attempts,
+            dedupe_key=row.dedupe_key,
+            serial_key=row.serial_key,
+        )
+        for row in chosen
+    ]
+
+
+async def _choose_sqlite(
+    session: AsyncSession, queries: list[Any], *, now: datetime, limit: int
+) -> list[Any]:
+    """SQLite (one writer at a time, so nothing can change under this transaction): every
+    tier's candidates in one statement, serial keys with a live lease filtered out in it."""
+    free = _no_live_lease_on_serial_key(now)
+    tiers = [
+        select(literal(tier).label("tier"), *query.where(free).limit(CLAIM_CANDIDATES).subquery().c)
+        for tier, query in enumerate(queries)
+    ]
+    rows = list((await session.execute(union_all(*tiers))).all())
+    rows.sort(key=lambda row: (row.tier, row.due, row.id))
+    return _one_per_serial_key(rows, limit=limit)
+
+
+async def _choose_postgresql(
+    session: AsyncSession, queries: list[Any], *, now: datetime, limit: int
+) -> list[Any]:
+    """PostgreSQL: tier by tier, rows locked (SKIP LOCKED), each serial key taken under an
+    advisory lock and checked again after it (another worker may have just committed)."""
+    chosen: list[Any] = []
+    keys: set[str] = set()
+    free = _no_live_lease_on_serial_key(now)
+    for query in queries:
+        candidates = (
+            await session.execute(
+                query.where(free).limit(CLAIM_CANDIDATES).with_for_update(skip_locked=True)
+            )
+        ).all()
+        for row in candidates:
+            if row.serial_key:
+                if row.serial_key in keys:
                     continue
-                return _lease(job, worker_id=worker_id, now=now, lease_s=lease_s)
-    return None
+                if await _serial_key_busy(
+                    session, job_id=row.id, serial_key=row.serial_key, now=now
+                ):
+                    continue
+                keys.add(row.serial_key)
+            chosen.append(row)
+            if len(chosen) >= limit:
+                return chosen
+    return chosen
 
 
-def _lease(job: Job, *, worker_id: str, now: datetime, lease_s: float) -> ClaimedJob:
-    """Mark a candidate row as running under this worker's lease (flushed on commit)."""
-    job.status = JobStatus.RUNNING
-    job.attempts += 1
-    job.locked_by = worker_id
-    job.lease_expires_at = now + timedelta(seconds=lease_s)
-    job.started_at = now
-    return ClaimedJob(
-        id=job.id,
-        kind=job.kind,
-        payload=dict(job.payload),
-        attempts=job.attempts,
-        max_attempts=job.max_attempts,
-        dedupe_key=job.dedupe_key,
-        serial_key=job.serial_key,
-    )
+def _one_per_serial_key(rows: list[Any], *, limit: int) -> list[Any]:
+    """The first `limit` rows in order, skipping a row whose serial key is already taken."""
+    chosen: list[Any] = []
+    keys: set[str] = set()
+    for row in rows:
+        if row.serial_key:
+            if row.serial_key in keys:
+                continue
+            keys.add(row.serial_key)
+        chosen.append(row)
+        if len(chosen) >= limit:
+            break
+    return chosen
 
 
 def _owned(job_id: int, worker_id: str) -> Any:
@@ -252,13 +362,28 @@ async def extend_lease(db: Database, *, job_id: int, worker_id: str, lease_s: fl
 async def complete(db: Database, *, job_id: int, worker_id: str) -> bool:
     """Mark a leased job done."""
     async with db.transaction() as session:
-        now = utcnow()
-        result = await session.execute(
-            update(Job)
-            .where(_owned(job_id, worker_id))
-            .values(status=JobStatus.SUCCEEDED, finished_at=now, lease_expires_at=None)
-        )
-        return rows_affected(result) == 1
+        return await _mark_succeeded(session, job_ids=[job_id], worker_id=worker_id) == 1
+
+
+async def complete_many(db: Database, *, job_ids: Iterable[int], worker_id: str) -> int:
+    """Mark several of this worker's leased jobs done in one commit. Returns how many."""
+    ids = list(job_ids)
+    if not ids:
+        return 0
+    async with db.transaction() as session:
+        return await _mark_succeeded(session, job_ids=ids, worker_id=worker_id)
+
+
+async def _mark_succeeded(
+    session: AsyncSession, *, job_ids: list[int], worker_id: str, now: datetime | None = None
+) -> int:
+    """Succeeded, for the jobs of `job_ids` this worker still holds (a lost lease: not)."""
+    result = await session.execute(
+        update(Job)
+        .where(Job.id.in_(job_ids), Job.locked_by == worker_id, Job.status == JobStatus.RUNNING)
+        .values(status=JobStatus.SUCCEEDED, finished_at=now or utcnow(), lease_expires_at=None)
+    )
+    return rows_affected(result)
 
 
 async def fail(

@@ -69,6 +69,10 @@ class Worker:
         self.observer = observer
         self._wake = asyncio.Event()
         self._running: dict[int, asyncio.Task[None]] = {}
+        # Succeeded jobs not yet recorded: `run` records them in its next claim's transaction
+        # (one commit for "done" and "next"); `run_until_idle` records each at once.
+        self._finished: list[int] = []
+        self._defer_completion = False
         db.on_jobs_committed(self.wake)
 
     def wake(self) -> None:
@@ -78,6 +82,7 @@ class Worker:
     async def run(self, stop: asyncio.Event) -> None:
         """Claim and run jobs until `stop` is set, then drain or release."""
         log.info("worker started", extra={"worker_id": self.worker_id})
+        self._defer_completion = True
         try:
             while not stop.is_set():
                 self._wake.clear()  # before claiming: a wake-up during the claim is kept
@@ -86,7 +91,11 @@ class Worker:
                     continue
                 await self._wait_for_work(stop)
         finally:
-            await self._shutdown()
+            try:
+                await self._shutdown()
+            finally:
+                self._defer_completion = False
+                await self._record_finished()
             log.info("worker stopped", extra={"worker_id": self.worker_id})
 
     async def _wait_for_work(self, stop: asyncio.Event) -> None:
@@ -116,22 +125,38 @@ class Worker:
         return done
 
     async def _fill_slots(self) -> bool:
-        claimed = False
-        while len(self._running) < self.concurrency:
-            job = await queue.claim(
+        """Record finished jobs and lease jobs for every free slot, in one transaction."""
+        finished, self._finished = self._finished, []
+        try:
+            jobs = await queue.claim_many(
                 self.db,
                 worker_id=self.worker_id,
                 lease_s=self.lease_s,
+                limit=self.concurrency - len(self._running),
                 kinds=self.handlers,
                 exclude_ids=self._running,
+                complete_ids=finished,
             )
-            if job is None:
-                break
-            claimed = True
+        except BaseException:
+            self._finished[:0] = finished  # not recorded: try again with the next claim
+            raise
+        for job in jobs:
             task = asyncio.create_task(self._run_job(job), name=f"job-{job.id}-{job.kind}")
             self._running[job.id] = task
             task.add_done_callback(partial(self._forget, job.id))
-        return claimed
+        return bool(jobs)
+
+    async def _record_finished(self) -> None:
+        """Record succeeded jobs still waiting for the next claim (on stop)."""
+        finished, self._finished = self._finished, []
+        if not finished:
+            return
+        try:
+            await queue.complete_many(self.db, job_ids=finished, worker_id=self.worker_id)
+        except Exception:  # noqa: BLE001 - their leases expire and they run again elsewhere
+            log.warning(
+                "could not record finished jobs on stop", exc_info=True, extra={"jobs": finished}
+            )
 
     def _forget(self, job_id: int, _task: asyncio.Task[None]) -> None:
         self._running.pop(job_id, None)
@@ -183,7 +208,11 @@ class Worker:
                 },
             )
         else:
-            await queue.complete(self.db, job_id=job.id, worker_id=self.worker_id)
+            if self._defer_completion:
+                self._finished.append(job.id)
+                self._wake.set()
+            else:
+                await queue.complete(self.db, job_id=job.id, worker_id=self.worker_id)
         finally:
             heartbeat.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -327,3 +327,59 @@ async def test_shift_due_leaves_leased_finished_and_due_jobs_alone(db: Database)
             row.run_at,
             row.lease_expires_at,
         )
+
+
+async def test_claim_many_leases_up_to_the_limit_one_per_serial_key_in_order(
+    db: Database,
+) -> None:
+    first = await _enqueue(db, serial_key="in_1")
+    second_of_same_key = await _enqueue(db, serial_key="in_1")
+    urgent = await _enqueue(db, priority=queue.Priority.PERSON_WAITING)
+    plain = await _enqueue(db)
+    await _enqueue(db)
+    claimed = await queue.claim_many(db, worker_id="w", lease_s=30, limit=3)
+    assert [job.id for job in claimed] == [urgent, first, plain]
+    assert all(job.attempts == 1 for job in claimed)
+    for job_id in (urgent, first, plain):
+        job = await _job(db, job_id)
+        assert job.status == JobStatus.RUNNING and job.locked_by == "w"
+    assert (await _job(db, second_of_same_key)).status == JobStatus.QUEUED
+
+
+async def test_claim_many_records_finished_jobs_before_taking_the_next(db: Database) -> None:
+    first = await _enqueue(db, serial_key="in_1")
+    second = await _enqueue(db, serial_key="in_1")
+    [job] = await queue.claim_many(db, worker_id="w", lease_s=30, limit=5)
+    assert job.id == first
+    [after] = await queue.claim_many(db, worker_id="w", lease_s=30, limit=5, complete_ids=[first])
+    assert after.id == second  # the serial key was freed in the same transaction
+    done = await _job(db, first)
+    assert done.status == JobStatus.SUCCEEDED and done.finished_at is not None
+
+
+async def test_claim_many_completes_only_jobs_this_worker_still_holds(db: Database) -> None:
+    job_id = await _enqueue(db)
+    await queue.claim_many(db, worker_id="other", lease_s=30, limit=1)
+    await queue.claim_many(db, worker_id="w", lease_s=30, limit=1, complete_ids=[job_id])
+    assert (await _job(db, job_id)).status == JobStatus.RUNNING
+
+
+async def test_a_running_worker_records_each_finished_job(db: Database) -> None:
+    ids = [await _enqueue(db, serial_key=f"s{n % 2}") for n in range(6)]
+    ran: list[int] = []
+    all_ran = asyncio.Event()
+
+    async def handler(job: ClaimedJob) -> None:
+        ran.append(job.id)
+        if len(ran) == len(ids):
+            all_ran.set()
+
+    worker = Worker(db, {"k": handler}, concurrency=4, poll_s=60.0)
+    stop = asyncio.Event()
+    running = asyncio.create_task(worker.run(stop))
+    await asyncio.wait_for(all_ran.wait(), 10)  # serial keys: each waits for the one before
+    stop.set()
+    await asyncio.wait_for(running, 10)
+    assert sorted(ran) == ids
+    for job_id in ids:
+        assert (await _job(db, job_id)).status == JobStatus.SUCCEEDED
