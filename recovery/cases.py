@@ -7,6 +7,7 @@ in one transaction. A Stripe error therefore leaves nothing half-done: the job r
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -64,6 +65,11 @@ SETTLED_STATUS_BY_EVENT = {
 }
 
 
+# Runs inside the transaction that applied an event, with its result (e.g. marks the event
+# processed and queues its follow-up jobs in the same commit).
+InSameTransaction = Callable[[AsyncSession, str], Awaitable[None]]
+
+
 @dataclass(frozen=True, slots=True)
 class FailureFacts:
     """Everything read from Stripe about one failure, before any write."""
@@ -84,17 +90,23 @@ class CaseEngine:
         self.config = config
         self.thresholds = config.vip_thresholds
 
-    async def on_payment_failed(self, invoice_id: str, *, actor: str) -> str:
-        """A failed payment (or a re-evaluation): act on what Stripe says now."""
+    async def on_payment_failed(
+        self, invoice_id: str, *, actor: str, then: InSameTransaction | None = None
+    ) -> str:
+        """A failed payment (or a re-evaluation): act on what Stripe says now. `then` runs in
+        the transaction that applies it (not at all when nothing is written)."""
         invoice = await self.billing.get_invoice(invoice_id)
         if not invoice.is_collectible:
             settled = SETTLED_STATUS_BY_INVOICE_STATUS.get(invoice.status)
             if settled is None:
                 return f"ignored_invoice_{invoice.status}"
-            return await self.settle(invoice_id, settled, actor=actor, invoice=invoice)
+            return await self.settle(invoice_id, settled, actor=actor, invoice=invoice, then=then)
         facts = await self._read_failure_facts(invoice)
         async with self.db.transaction() as session:
-            return await self._apply_failure(session, facts, actor=actor)
+            result = await self._apply_failure(session, facts, actor=actor)
+            if then is not None:
+                await then(session, result)
+            return result
 
     async def _read_failure_facts(self, invoice: InvoiceSnapshot) -> FailureFacts:
         if not invoice.customer_id:
@@ -115,7 +127,13 @@ class CaseEngine:
 
     async def _cached_ltv(self, customer_id: str) -> dict[str, int] | None:
         async with self.db.sessions() as session:
-            row = await session.get(CustomerRow, customer_id)
+            row = (
+                await session.execute(
+                    select(CustomerRow.ltv_by_currency, CustomerRow.ltv_refreshed_at).where(
+                        CustomerRow.id == customer_id
+                    )
+                )
+            ).first()
         if row is None or row.ltv_refreshed_at is None or row.ltv_by_currency is None:
             return None
         if utcnow() - row.ltv_refreshed_at > timedelta(seconds=self.config.ltv_cache_s):
@@ -295,30 +313,46 @@ class CaseEngine:
         *,
         actor: str,
         invoice: InvoiceSnapshot | None = None,
+        then: InSameTransaction | None = None,
     ) -> str:
-        """Paid, voided or uncollectible: close the case and stop everything pending."""
+        """Paid, voided or uncollectible: close the case and stop everything pending.
+        `then` runs in the same transaction, with the result."""
         async with self.db.transaction() as session:
-            case = await session.scalar(select(Case).where(Case.invoice_id == invoice_id))
-            if status == CaseStatus.PAID and invoice is not None:
-                await invalidate_ltv(session, invoice.customer_id)
-            if case is None:
-                return "no_case"
-            if status == CaseStatus.PAID:
-                await invalidate_ltv(session, case.customer_id)
-            if case.status not in OPEN_CASE_STATUSES:
-                return "already_settled"
-            await close_case(
-                session,
-                case,
-                status,
-                actor=actor,
-                amount_paid=invoice.amount_paid if invoice else None,
+            result = await self._settle(session, invoice_id, status, actor=actor, invoice=invoice)
+            if then is not None:
+                await then(session, result)
+            return result
+
+    async def _settle(
+        self,
+        session: AsyncSession,
+        invoice_id: str,
+        status: CaseStatus,
+        *,
+        actor: str,
+        invoice: InvoiceSnapshot | None,
+    ) -> str:
+        case = await session.scalar(select(Case).where(Case.invoice_id == invoice_id))
+        if status == CaseStatus.PAID and invoice is not None:
+            await invalidate_ltv(session, invoice.customer_id)
+        if case is None:
+            return "no_case"
+        if status == CaseStatus.PAID:
+            await invalidate_ltv(session, case.customer_id)
+        if case.status not in OPEN_CASE_STATUSES:
+            return "already_settled"
+        await close_case(
+            session,
+            case,
+            status,
+            actor=actor,
+            amount_paid=invoice.amount_paid if invoice else None,
+        )
+        if status == CaseStatus.PAID:
+            await emit_case_event(
+                session, name="paid", case=case, wanted=self.config.playbook_event_types
             )
-            if status == CaseStatus.PAID:
-                await emit_case_event(
-                    session, name="paid", case=case, wanted=self.config.playbook_event_types
-                )
-            return f"case_{status}"
+        return f"case_{status}"
 
     async def reevaluate(self, case_id: int, *, actor: str) -> str:
         """Resume or pause expiry: look at the case again from Stripe."""

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Protocol
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from recovery.customers.facts import InvoiceRecord, RatingConfig, compute_facts
@@ -17,7 +18,7 @@ from recovery.domain import CustomerSnapshot
 from recovery.jobkinds import JobKind, priority_of
 from recovery.protocols import NotFoundError
 from storage.db import Database
-from storage.models import utcnow
+from storage.models import Job, JobStatus, utcnow
 from storage.queue import enqueue
 
 log = logging.getLogger("dunbot.customers")
@@ -40,7 +41,25 @@ def customer_serial_key(customer_id: str) -> str:
 
 
 async def enqueue_refresh(session: AsyncSession, *, customer_id: str, cause: str) -> None:
-    """Queue a recomputation of the customer's facts (once per cause, e.g. an event id)."""
+    """Queue a recomputation of the customer's facts (once per cause, e.g. an event id).
+
+    Coalesced: when a refresh of the customer is already queued and has not started yet, it
+    will read Stripe after this cause anyway, so no second one is queued (ten failures of one
+    customer in a burst cost one refresh). One that has started (or failed once) may have read
+    Stripe before the cause: then a new one is queued."""
+    waiting = await session.scalar(
+        select(Job.id)
+        .where(
+            Job.serial_key == customer_serial_key(customer_id),
+            Job.status == JobStatus.QUEUED,
+            Job.kind == JobKind.REFRESH_CUSTOMER,
+            Job.attempts == 0,
+            Job.last_error.is_(None),
+        )
+        .limit(1)
+    )
+    if waiting is not None:
+        return
     await enqueue(
         session,
         kind=JobKind.REFRESH_CUSTOMER,
