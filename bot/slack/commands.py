@@ -41,6 +41,7 @@ from bot.slack.customer_facts import (
     mine_text,
 )
 from bot.slack.mrkdwn import code, escape_inline, escape_truncated, utc_text
+from bot.slack.plan_line import case_plan_line
 from recovery.history import (
     HistoryQuery,
     action_label,
@@ -160,13 +161,24 @@ def _dunning_state(pause: PauseState | None) -> str:
     return f"dunning paused by {_actor(pause.paused_by)} {_until(pause.until)}{reason}"
 
 
-async def _status(session: AsyncSession, target: Ref, customer_id: str | None) -> str:
+async def _case_with_plan(
+    session: AsyncSession, case: Case, *, paused: bool, playbook: Playbook
+) -> str:
+    """The case's line, and under it its place in its dunning plan (the card's line)."""
+    line = _case_line(case, paused=paused)
+    plan = await case_plan_line(session, case_id=case.id, plans=playbook.plan)
+    return f"{line}\n    {plan}" if plan else line
+
+
+async def _status(
+    session: AsyncSession, target: Ref, customer_id: str | None, *, playbook: Playbook
+) -> str:
     if target.kind is RefKind.INVOICE_ID:
         case = await session.scalar(select(Case).where(Case.invoice_id == target.value))
         if case is None:
             return f"No dunning case for invoice {code(target.value)}."
         pause = await active_pause(session, case.customer_id)
-        line = _case_line(case, paused=pause is not None)
+        line = await _case_with_plan(session, case, paused=pause is not None, playbook=playbook)
         if pause is None:
             return line
         # Why its failures are held now (the pause as it stands, not as it was when held).
@@ -183,7 +195,10 @@ async def _status(session: AsyncSession, target: Ref, customer_id: str | None) -
         f"{await customer_words(session, customer_id)}: {state}",
         *await facts_lines(session, customer_id),
     ]
-    lines += [_case_line(case, paused=pause is not None) for case in cases] or ["No dunning cases."]
+    lines += [
+        await _case_with_plan(session, case, paused=pause is not None, playbook=playbook)
+        for case in cases
+    ] or ["No dunning cases."]
     return "\n".join(lines)
 
 
@@ -259,7 +274,7 @@ async def run_command(
         if customer_id is None:
             return NeedsLookup(command=command, ref=ref)
     if isinstance(command, Status):
-        return Reply(await _status(session, command.target, customer_id))
+        return Reply(await _status(session, command.target, customer_id, playbook=playbook))
     assert customer_id is not None
     customer = await customer_words(session, customer_id)
     if isinstance(command, Pause):

@@ -32,13 +32,12 @@ from bot.slack.blocks.kit import Message
 from bot.slack.blocks.vip import vip_reminder_message, vip_task_card
 from bot.slack.cards import amount_text, approval_view, sms_preview, vip_view
 from bot.slack.metadata import CardKind
-from bot.slack.mrkdwn import escape_inline, user_mention
 from bot.slack.pacing import MIN_POST_INTERVAL_S, Pacer
+from bot.slack.plan_line import case_plan_line
 from bot.slack.views import ApprovalStatus, DigestItem, DigestView
 from recovery.batches import BatchPolicy, batch_of_draft, in_burst, join_batch
 from recovery.notify import NotifyCall, enqueue_notify
 from recovery.plans.model import DunningPlan
-from recovery.plans.progress import case_plan_progress, progress_line
 from storage.db import Database
 from storage.models import Case, Draft, ReviewBatchDraft, SlackMessage, VipTask, utcnow
 from storage.queue import RetryLater
@@ -262,10 +261,7 @@ class SlackNotifier:
         """The case's place in its dunning plan, when it follows one that retries."""
         if self.plans is None:
             return None
-        progress = await case_plan_progress(session, case_id=case_id, plan=self.plans)
-        if progress is None:
-            return None
-        return progress_line(progress, escape=escape_inline, mention=user_mention)
+        return await case_plan_line(session, case_id=case_id, plans=self.plans)
 
     async def sync_case_cards(self, *, case_id: int) -> None:
         async with self.db.sessions() as session:

@@ -3,6 +3,8 @@ shows the plan, a card change after the last retry makes one extra retry."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import select, update
 
 from recovery.jobkinds import JobKind
@@ -46,3 +48,28 @@ async def test_regenerate_on_a_plans_draft_keeps_the_plans_stage(ph: SlackHarnes
     assert regenerated.payload["stage"] == "follow_up"
     assert regenerated.payload["will_retry"] is True
     assert (await ph.latest_draft(INVOICE)).id != draft.id  # the new draft was written
+
+
+async def test_dunning_status_shows_the_plan_line_of_the_case_card(ph: SlackHarness) -> None:
+    from recovery.plans.progress import day
+    from tests.plans.conftest import queued
+    from tests.slack_flow.conftest import message_text
+
+    add_annual(ph.stripe)
+    ph.stripe.decline_next_payments(INVOICE, count=8)
+    await ph.fail(INVOICE)
+    await run_next_retry(ph)
+    await run_next_retry(ph)
+    [retry_3] = await queued(ph.runtime.db, JobKind.PLAN_RETRY)
+    closing = retry_3.run_at + 5 * timedelta(days=7, hours=12) + timedelta(days=7)
+    expected = (
+        f"Plan annual: retry 2 of 8, next on {day(retry_3.run_at)}; closing out on {day(closing)}"
+    )
+    card = message_text(await ph.card("approval", (await ph.latest_draft(INVOICE)).id))
+    assert expected in card
+
+    by_invoice = (await ph.command(f"status {INVOICE}", FINANCE)).text
+    by_customer = (await ph.command("status cus_annual", FINANCE)).text
+
+    assert expected in by_invoice
+    assert expected in by_customer
