@@ -48,6 +48,8 @@ APPROVAL_CARD = CardKind.DRAFT.message_kind
 VIP_CARD = CardKind.VIP_TASK.message_kind
 BATCH_MESSAGE = CardKind.BATCH.message_kind
 BATCH_REFRESH_S = 2.0
+UPDATE_PACE_PREFIX = "update:"
+"""Updates of a channel's messages have their own pace, apart from its new posts."""
 """A batch message is updated at most this often: its changes are coalesced per interval."""
 _NEEDS_A_PERSON = (ApprovalStatus.FAILED, ApprovalStatus.UNKNOWN)
 
@@ -187,16 +189,8 @@ class SlackNotifier:
         message = batch_message(view)
         if existing is not None and existing.ts:
             # Paced like posts (about one update per second per channel), its own turn kept.
-            await self.pacer.wait_turn(
-                f"update:{existing.channel}", key=f"{BATCH_MESSAGE}_update:{batch_id}"
-            )
-            await self._call(
-                self.client.chat_update(
-                    channel=existing.channel,
-                    ts=existing.ts,
-                    text=message.text,
-                    blocks=message.blocks,
-                )
+            await self._update(
+                existing.channel, existing.ts, message, key=f"{BATCH_MESSAGE}_update:{batch_id}"
             )
             return
         response = await self._post(
@@ -333,14 +327,7 @@ class SlackNotifier:
         async with self.db.sessions() as session:
             existing = await _message_of(session, kind, subject_id)
         if existing is not None and existing.ts:
-            await self._call(
-                self.client.chat_update(
-                    channel=existing.channel,
-                    ts=existing.ts,
-                    text=message.text,
-                    blocks=message.blocks,
-                )
-            )
+            await self._update(existing.channel, existing.ts, message)
             return
         in_digest = thread_ts is None
         if in_digest:
@@ -377,6 +364,17 @@ class SlackNotifier:
             )
         )
         return {"channel": response.get("channel") or channel, "ts": response["ts"]}
+
+    async def _update(
+        self, channel: str, ts: str, message: Message, *, key: str | None = None
+    ) -> None:
+        """chat.update, paced per channel like posts (Slack limits updates per channel too)."""
+        await self.pacer.wait_turn(f"{UPDATE_PACE_PREFIX}{channel}", key=key)
+        await self._call(
+            self.client.chat_update(
+                channel=channel, ts=ts, text=message.text, blocks=message.blocks
+            )
+        )
 
     async def _call(self, pending: Awaitable[T]) -> T:
         try:
@@ -437,11 +435,7 @@ class SlackNotifier:
         items = [_digest_item(case) for _message, case in rows]
         message = digest_message(DigestView(items=items, window_text="the last few minutes"))
         await digests.mark_active(self.db, digest_id=digest.id)
-        await self._call(
-            self.client.chat_update(
-                channel=digest.channel, ts=digest.ts, text=message.text, blocks=message.blocks
-            )
-        )
+        await self._update(digest.channel, digest.ts, message)
 
 
 def _digest_item(case: Case) -> DigestItem:

@@ -1,4 +1,5 @@
-"""Two worker processes posting to one channel keep Slack's pace together (no 429)."""
+"""Two worker processes posting to (and updating in) one channel keep Slack's pace together
+(no 429)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ from datetime import UTC, datetime
 
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.slack.blocks.kit import Message
+from bot.slack.notifier import SlackNotifier
 from bot.slack.pacing import SharedChannelPacer
 from storage.db import Database
 from storage.queue import RetryLater
@@ -60,6 +63,40 @@ async def test_two_processes_posting_cards_to_one_channel_keep_one_post_per_inte
         gaps = [later - earlier for earlier, later in zip(posted, posted[1:], strict=False)]
         assert min(gaps) >= 1.0 - 1e-6
         assert posted[-1] - posted[0] < 9.5  # and no slower than the pace
+    finally:
+        for engine in engines:
+            await engine.dispose()
+
+
+async def test_two_processes_updating_messages_in_one_channel_keep_the_update_pace(
+    database_url: str,
+) -> None:
+    clock = FakeClock()
+    engines = [Database(database_url), Database(database_url)]
+    try:
+        async with FakeSlack(channel_pace_s=1.0, channel_burst=1, clock=clock.seconds) as slack:
+            client = AsyncWebClient(token="xoxb-test", base_url=slack.base_url)
+            notifiers = [
+                SlackNotifier(
+                    db=engine,
+                    client=client,
+                    approvals_channel="C1",
+                    vip_channel="C2",
+                    account_managers=[],
+                    pacer=SharedChannelPacer(
+                        db=engine, interval_s=1.0, clock=clock.utc, sleep=clock.sleep
+                    ),
+                )
+                for engine in engines
+            ]
+            posted = await client.chat_postMessage(channel="C1", text="digest")
+            updated_at: list[float] = []
+            for n in range(6):  # the digest refreshed after each card, by either process
+                await notifiers[n % 2]._update("C1", posted["ts"], Message(text=f"v{n}", blocks=[]))
+                updated_at.append(clock.now)
+            assert {call.status for call in slack.calls} == {200}
+        gaps = [later - earlier for earlier, later in zip(updated_at, updated_at[1:], strict=False)]
+        assert min(gaps) >= 1.0 - 1e-6
     finally:
         for engine in engines:
             await engine.dispose()
