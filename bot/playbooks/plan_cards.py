@@ -4,13 +4,14 @@ in_… uncollectible after 8 failed retries" with **Approve** (confirm) / **Post
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import select
 
+from bot.playbooks.card_buttons import CardButtons
+from bot.playbooks.slack_cards import Message, _context, _section
 from bot.slack.mrkdwn import escape_inline, user_mention
 from recovery.money import format_amount
 from recovery.plans.model import CancelWhen, ClosingAction, DunningPlan
@@ -24,26 +25,11 @@ CARD_KIND = "plan_closeout"
 APPROVE_ACTION_ID = "plan_closeout_approve"
 POSTPONE_ACTION_ID = "plan_closeout_postpone"
 REJECT_ACTION_ID = "plan_closeout_reject"
-VALUE_PREFIX = "plan_closeout:"
+BUTTONS = CardButtons("plan_closeout:")
+VALUE_PREFIX = BUTTONS.prefix
 Status = CasePlanStatus
-
-
-@dataclass(frozen=True, slots=True)
-class Message:
-    text: str
-    blocks: list[dict[str, Any]]
-
-
-def button_value(plan_id: int) -> str:
-    return f"{VALUE_PREFIX}{plan_id}"
-
-
-def parse_button_value(value: str | None) -> int | None:
-    """The case plan a close-out button names, None when it names none."""
-    if not value or not value.startswith(VALUE_PREFIX):
-        return None
-    rest = value.removeprefix(VALUE_PREFIX)
-    return int(rest) if rest.isdigit() and len(rest) < 19 else None
+button_value = BUTTONS.value
+parse_button_value = BUTTONS.parse  # the case plan a close-out button names, None when none
 
 
 def closeout_words(row: CasePlan, plan: DunningPlan | None) -> str:
@@ -85,14 +71,6 @@ def _status_line(row: CasePlan) -> str:
             )
         case _:
             return f"{escape_inline(str(row.status)).capitalize()}: {result}"
-
-
-def _section(text: str) -> dict[str, Any]:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}
-
-
-def _context(text: str) -> dict[str, Any]:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text[:2000]}]}
 
 
 def _button(action_id: str, label: str, value: str, *, style: str | None = None) -> dict[str, Any]:

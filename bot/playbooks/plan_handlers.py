@@ -6,11 +6,10 @@ another, is told who decided); the Stripe writes are jobs queued with the decisi
 
 from __future__ import annotations
 
-import logging
-from typing import Any
+from slack_bolt.async_app import AsyncApp
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from slack_bolt.async_app import AsyncAck, AsyncApp
-
+from bot.playbooks.card_buttons import ClickHandler, approver_click_handler
 from bot.playbooks.plan_cards import (
     APPROVE_ACTION_ID,
     CARD_KIND,
@@ -18,13 +17,8 @@ from bot.playbooks.plan_cards import (
     REJECT_ACTION_ID,
     parse_button_value,
 )
-from bot.playbooks.slack_handlers import NOT_FINANCE
-from bot.slack.jobs import enqueue_ephemeral
-from bot.slack.middleware import FOREIGN_CARD, clicked_message, posted_at
 from recovery.plans.progress import day
 from recovery.plans.service import CloseoutDecision, PlanService
-
-log = logging.getLogger("dunbot.slack")
 
 
 def decision_message(decision: CloseoutDecision, *, choice: str) -> str:
@@ -48,31 +42,19 @@ def register_plan_listeners(
     """Wire Approve / Postpone 7 days / Reject of close-out cards onto `app`."""
     db = service.db
 
-    def listener(choice: str) -> Any:
-        async def handle(ack: AsyncAck, body: dict[str, Any]) -> None:
-            user = body["user"]["id"]
-            channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get(
-                "channel_id"
-            )
-            plan_id = parse_button_value((body.get("actions") or [{}])[0].get("value"))
-            async with db.transaction() as session:
-                if user not in finance_approvers:
-                    text = NOT_FINANCE
-                elif plan_id is None:
-                    log.warning("bad close-out button value")
-                    text = "This button is not one of dunbot's current cards."
-                elif not await posted_at(
-                    session, clicked_message(body), card_kind=CARD_KIND, subject_id=plan_id
-                ):
-                    log.warning("close-out button value of another card")
-                    text = FOREIGN_CARD
-                else:
-                    decision = await service.decide(session, plan_id, choice=choice, user=user)
-                    text = decision_message(decision, choice=choice)
-                await enqueue_ephemeral(session, channel=channel, user=user, text=text)
-            await ack()
+    def listener(choice: str) -> ClickHandler:
+        async def decide(session: AsyncSession, plan_id: int, user: str) -> str:
+            decision = await service.decide(session, plan_id, choice=choice, user=user)
+            return decision_message(decision, choice=choice)
 
-        return handle
+        return approver_click_handler(
+            db=db,
+            allowed=finance_approvers,
+            card_kind=CARD_KIND,
+            noun="close-out",
+            parse=parse_button_value,
+            decide=decide,
+        )
 
     app.action(APPROVE_ACTION_ID)(listener("approve"))
     app.action(POSTPONE_ACTION_ID)(listener("postpone"))

@@ -9,6 +9,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.playbooks.card_buttons import CardButtons
 from bot.slack.mrkdwn import escape_inline
 from recovery.playbooks.ports import OverdueAlert
 from storage.db import Database
@@ -18,26 +19,17 @@ from storage.queue import RetryLater
 CARD_KIND = "playbook_action"
 APPROVE_ACTION_ID = "playbook_approve"
 REJECT_ACTION_ID = "playbook_reject"
-VALUE_PREFIX = "playbook_action:"
+BUTTONS = CardButtons("playbook_action:")
+VALUE_PREFIX = BUTTONS.prefix
 Status = PlaybookActionStatus
+button_value = BUTTONS.value
+parse_button_value = BUTTONS.parse  # the playbook action a button names, None when none
 
 
 @dataclass(frozen=True, slots=True)
 class Message:
     text: str
     blocks: list[dict[str, Any]]
-
-
-def button_value(action_id: int) -> str:
-    return f"{VALUE_PREFIX}{action_id}"
-
-
-def parse_button_value(value: str | None) -> int | None:
-    """The playbook action a button names, None when it names none."""
-    if not value or not value.startswith(VALUE_PREFIX):
-        return None
-    rest = value.removeprefix(VALUE_PREFIX)
-    return int(rest) if rest.isdigit() and len(rest) < 19 else None
 
 
 def _section(text: str) -> dict[str, Any]:

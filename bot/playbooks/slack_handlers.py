@@ -13,6 +13,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.playbooks.card_buttons import ClickHandler, approver_click_handler
 from bot.playbooks.home import TOGGLE_ACTION_ID, parse_toggle_value
 from bot.playbooks.overdue_cards import CLAIM_ACTION_ID, OVERDUE_CARD_KIND, parse_claim_value
 from bot.playbooks.slack_cards import (
@@ -21,8 +22,7 @@ from bot.playbooks.slack_cards import (
     REJECT_ACTION_ID,
     parse_button_value,
 )
-from bot.slack.jobs import enqueue_ephemeral, enqueue_home
-from bot.slack.middleware import FOREIGN_CARD, clicked_message, posted_at
+from bot.slack.jobs import enqueue_home
 from recovery import audit
 from recovery.jobkinds import JobKind
 from recovery.playbooks.runner import Decision, PlaybookRunner
@@ -37,7 +37,6 @@ NOT_CLAIMER = (
     "Only finance approvers and account managers (FINANCE_APPROVERS, ACCOUNT_MANAGERS) can "
     "claim an overdue invoice; nothing changed."
 )
-NOT_FINANCE = "Only the finance approvers (FINANCE_APPROVERS) can do this; nothing changed."
 
 
 def decision_message(decision: Decision, *, approve: bool) -> str:
@@ -62,62 +61,38 @@ def register_playbook_listeners(
     """Wire the Approve/Refund and Reject buttons of playbook cards onto `app`."""
     db = runner.db
 
-    def listener(approve: bool) -> Any:
-        async def handle(ack: AsyncAck, body: dict[str, Any]) -> None:
-            user = body["user"]["id"]
-            channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get(
-                "channel_id"
-            )
-            action_id = parse_button_value((body.get("actions") or [{}])[0].get("value"))
-            async with db.transaction() as session:
-                if user not in finance_approvers:
-                    text = NOT_FINANCE
-                elif action_id is None:
-                    log.warning("bad playbook button value")
-                    text = "This button is not one of dunbot's current cards."
-                elif not await posted_at(
-                    session, clicked_message(body), card_kind=CARD_KIND, subject_id=action_id
-                ):
-                    log.warning("playbook button value of another card")
-                    text = FOREIGN_CARD
-                else:
-                    decision = await runner.decide_in(
-                        session, action_id, approve=approve, user=user
-                    )
-                    text = decision_message(decision, approve=approve)
-                await enqueue_ephemeral(session, channel=channel, user=user, text=text)
-            await ack()
+    def listener(approve: bool) -> ClickHandler:
+        async def decide(session: AsyncSession, action_id: int, user: str) -> str:
+            decision = await runner.decide_in(session, action_id, approve=approve, user=user)
+            return decision_message(decision, approve=approve)
 
-        return handle
+        return approver_click_handler(
+            db=db,
+            allowed=finance_approvers,
+            card_kind=CARD_KIND,
+            noun="playbook",
+            parse=parse_button_value,
+            decide=decide,
+        )
 
     app.action(APPROVE_ACTION_ID)(listener(True))
     app.action(REJECT_ACTION_ID)(listener(False))
 
     claimers = finance_approvers | account_managers
 
-    async def claim(ack: AsyncAck, body: dict[str, Any]) -> None:
-        user = body["user"]["id"]
-        channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get(
-            "channel_id"
-        )
-        action_id = parse_claim_value((body.get("actions") or [{}])[0].get("value"))
-        async with db.transaction() as session:
-            if user not in claimers:
-                text = NOT_CLAIMER
-            elif action_id is None:
-                log.warning("bad overdue claim button value")
-                text = "This button is not one of dunbot's current cards."
-            elif not await posted_at(
-                session, clicked_message(body), card_kind=OVERDUE_CARD_KIND, subject_id=action_id
-            ):
-                log.warning("overdue claim button value of another card")
-                text = FOREIGN_CARD
-            else:
-                text = await claim_overdue(session, action_id=action_id, user=user)
-            await enqueue_ephemeral(session, channel=channel, user=user, text=text)
-        await ack()
+    async def claim(session: AsyncSession, action_id: int, user: str) -> str:
+        return await claim_overdue(session, action_id=action_id, user=user)
 
-    app.action(CLAIM_ACTION_ID)(claim)
+    claim_handler = approver_click_handler(
+        db=db,
+        allowed=claimers,
+        refusal=NOT_CLAIMER,
+        card_kind=OVERDUE_CARD_KIND,
+        noun="overdue claim",
+        parse=parse_claim_value,
+        decide=claim,
+    )
+    app.action(CLAIM_ACTION_ID)(claim_handler)
 
     async def toggle(ack: AsyncAck, body: dict[str, Any]) -> None:
         """App Home: a finance approver switches a rule on or off (stored, audited)."""
