@@ -61,6 +61,11 @@ def plan_job_handlers(
         await service.start(int(job.payload["case_id"]))
 
     async def retry(job: ClaimedJob) -> None:
+        if "card_change" in job.payload:
+            await service.card_change_retry(
+                int(job.payload["plan_id"]), number=int(job.payload["card_change"])
+            )
+            return
         await service.retry(
             int(job.payload["plan_id"]), retry=int(job.payload["retry"]), job_id=job.id
         )

@@ -27,6 +27,11 @@ def closeout_key(invoice_id: str, step: str) -> str:
     return f"dunbot-closeout-{invoice_id}-{step}"
 
 
+def card_change_key(invoice_id: str, number: int) -> str:
+    """Stripe idempotency key of the extra retry a card change makes after the plan's last."""
+    return f"dunbot-plan-retry-{invoice_id}-card-change-{number}"
+
+
 def retry_dedupe(invoice_id: str, retry: int) -> str:
     return f"plan_retry:{invoice_id}:{retry}"
 
@@ -42,6 +47,29 @@ async def queue_retry(
         dedupe_key=retry_dedupe(invoice_id, retry),
         serial_key=invoice_serial_key(invoice_id),
         run_at=run_at,
+    )
+
+
+async def queue_card_change_retry(
+    session: AsyncSession, *, plan_id: int, invoice_id: str
+) -> int | None:
+    """One extra retry now, numbered after the invoice's earlier ones; none while one waits
+    (two card events at once race on the same dedupe key: one job)."""
+    prefix = f"plan_card_retry:{invoice_id}:"
+    statuses = (
+        await session.scalars(
+            select(Job.status).where(Job.dedupe_key.startswith(prefix, autoescape=True))
+        )
+    ).all()
+    if any(status in (JobStatus.QUEUED, JobStatus.RUNNING) for status in statuses):
+        return None
+    number = len(statuses) + 1
+    return await enqueue(
+        session,
+        kind=JobKind.PLAN_RETRY,
+        payload={"plan_id": plan_id, "card_change": number},
+        dedupe_key=f"{prefix}{number}",
+        serial_key=invoice_serial_key(invoice_id),
     )
 
 

@@ -31,7 +31,9 @@ from recovery.plans.assign import (
     matching_plan_rules,
 )
 from recovery.plans.jobs import (
+    card_change_key,
     closeout_key,
+    queue_card_change_retry,
     queue_card_sync,
     queue_close_step,
     queue_closeout,
@@ -67,6 +69,8 @@ log = logging.getLogger("dunbot.plans")
 Status = CasePlanStatus
 POSTPONE = timedelta(days=7)
 PAUSED_RECHECK_S = 3600.0
+# Past the plan's last retry, before closing: a card change makes one extra retry.
+AFTER_LAST_RETRY = (Status.GRACE, Status.AWAITING_APPROVAL, Status.POSTPONED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -318,17 +322,29 @@ class PlanService:
 
     async def card_updated(self, customer_id: str, *, cause: str) -> int:
         """Job body: the customer changed their payment method — each running plan of theirs
-        retries now (the pending retry keeps its number and key; the queue serialises it)."""
+        retries now (the pending retry keeps its number and key; the queue serialises it); a
+        plan past its last retry (grace, close-out card waiting) makes one extra retry."""
         async with self.db.transaction() as session:
             rows = (
                 await session.scalars(
                     select(CasePlan).where(
-                        CasePlan.customer_id == customer_id, CasePlan.status == Status.RETRYING
+                        CasePlan.customer_id == customer_id,
+                        CasePlan.status.in_([Status.RETRYING, *AFTER_LAST_RETRY]),
                     )
                 )
             ).all()
             moved = 0
             for row in rows:
+                if row.status != Status.RETRYING:
+                    queued = await queue_card_change_retry(
+                        session, plan_id=row.id, invoice_id=row.invoice_id
+                    )
+                    if queued is not None:
+                        moved += 1
+                        await self._audit(
+                            session, row, "plan_card_change_retry", actor=f"stripe:{cause}"
+                        )
+                    continue
                 count = await run_now(
                     session,
                     serial_key=invoice_serial_key(row.invoice_id),
@@ -345,6 +361,55 @@ class PlanService:
                         retry=row.retries_done + 1,
                     )
             return moved
+
+    async def card_change_retry(self, plan_id: int, *, number: int) -> str:
+        """Job body: the extra retry after a card change past the plan's last retry — paid
+        settles the case (the close-out card says so); declined leaves the close-out as it was."""
+        async with self.db.sessions() as session:
+            row = await session.get(CasePlan, plan_id)
+            if row is None or row.status not in AFTER_LAST_RETRY:
+                return "ignored_stale"
+            case = await session.get(Case, row.case_id)
+            if case is None or case.status not in OPEN_CASE_STATUSES:
+                return "ignored_case_closed"
+            if await active_pause(session, case.customer_id) is not None:
+                return "ignored_paused"
+            invoice_id, plan_name = row.invoice_id, row.plan_name
+        invoice = await self.reader.get_invoice(invoice_id)
+        if not invoice.is_collectible:
+            return await self._settled(invoice_id, invoice.status, invoice=invoice)
+        if self.billing is None:
+            raise PermanentJobError(
+                "dunbot cannot pay invoices with this configuration (a read-only Stripe key, "
+                "or no Stripe): set STRIPE_READ_ONLY=false with a key that may write invoices"
+            )
+        key = card_change_key(invoice_id, number)
+        try:
+            await self.billing.pay_invoice(invoice_id, idempotency_key=key)
+        except PaymentDeclined as declined:
+            async with self.db.transaction() as session:
+                row = await session.get(CasePlan, plan_id)
+                if row is None:
+                    return "ignored_stale"
+                row.last_retry_at = self.clock()
+                row.last_decline_code = (declined.decline_code or "")[:80] or None
+                await self._audit(
+                    session,
+                    row,
+                    "plan_card_change_retry_declined",
+                    number=number,
+                    decline_code=row.last_decline_code,
+                )
+            return f"declined_card_change_retry_{number}"
+        paid = await self.reader.get_invoice(invoice_id)
+        async with self.db.transaction() as session:
+            row = await session.get(CasePlan, plan_id)
+            if row is not None:
+                row.last_retry_at = self.clock()
+                await self._audit(session, row, "plan_card_change_retry_paid", number=number)
+        status = SETTLED_STATUS_BY_INVOICE_STATUS.get(paid.status, CaseStatus.PAID)
+        await self.cases.settle(invoice_id, status, actor=f"plan:{plan_name}", invoice=paid)
+        return f"paid_at_card_change_retry_{number}"
 
     # ---- close-out -----------------------------------------------------------------------
 

@@ -73,3 +73,64 @@ async def test_dunning_status_shows_the_plan_line_of_the_case_card(ph: SlackHarn
 
     assert expected in by_invoice
     assert expected in by_customer
+
+
+async def card_change(harness: SlackHarness) -> None:
+    from tests.fakes.stripe_events import build_event, store_events
+
+    event = build_event("customer.updated", harness.stripe.customer("cus_annual"))
+    event["data"]["previous_attributes"] = {"invoice_settings": {"default_payment_method": None}}
+    await store_events(harness.runtime.db, event)
+    await harness.worker.run_until_idle()
+
+
+async def test_a_card_change_while_the_closeout_card_waits_retries_once_and_settles(
+    ph: SlackHarness,
+) -> None:
+    from storage.models import CasePlanStatus, CaseStatus
+    from tests.plans.conftest import case_of, case_plan, pay_keys
+    from tests.plans.test_closeout import click, through_the_plan, writes
+    from tests.slack_flow.conftest import message_text
+
+    card = await through_the_plan(ph)  # eight declines: the fake pays the next one
+    assert len(pay_keys(ph.stripe)) == 8
+
+    await card_change(ph)
+
+    assert pay_keys(ph.stripe)[8:] == [f"dunbot-plan-retry-{INVOICE}-card-change-1"]
+    assert (await case_of(ph.runtime.db)).status == CaseStatus.PAID
+    row = await case_plan(ph.runtime.db)
+    assert row.status == CasePlanStatus.STOPPED
+    assert "Nothing to close out: invoice paid" in message_text(
+        await ph.card("plan_closeout", row.id)
+    )
+    await click(ph, "plan_closeout_approve", FINANCE, card)
+    assert writes(ph) == ([], [])
+
+
+async def test_a_declined_card_change_retry_in_the_grace_leaves_the_closeout_as_it_was(
+    ph: SlackHarness,
+) -> None:
+    from storage.models import CasePlanStatus
+    from tests.plans.conftest import case_plan, clock, elapse, pay_keys, queued
+
+    add_annual(ph.stripe)
+    ph.stripe.decline_next_payments(INVOICE, count=10)
+    await ph.fail(INVOICE)
+    for _ in range(8):
+        await run_next_retry(ph)
+    [closeout] = await queued(ph.runtime.db, JobKind.PLAN_CLOSEOUT)
+    assert (await case_plan(ph.runtime.db)).status == CasePlanStatus.GRACE
+
+    await card_change(ph)
+    await card_change(ph)
+
+    key = f"dunbot-plan-retry-{INVOICE}-card-change-"
+    assert pay_keys(ph.stripe)[8:] == [f"{key}1", f"{key}2"]  # one each, its own key
+    row = await case_plan(ph.runtime.db)
+    assert row.status == CasePlanStatus.GRACE and row.retries_done == 8
+    assert [j.id for j in await queued(ph.runtime.db, JobKind.PLAN_CLOSEOUT)] == [closeout.id]
+    assert closeout.run_at - clock(ph).now == timedelta(days=7)
+    await elapse(ph.runtime.db, timedelta(days=7, seconds=1))
+    await ph.worker.run_until_idle()
+    assert (await case_plan(ph.runtime.db)).status == CasePlanStatus.AWAITING_APPROVAL
