@@ -19,6 +19,7 @@ class NotifyCall(StrEnum):
     ESCALATE = "escalate"
     REMIND_VIP_TASK = "remind_vip_task"
     SYNC_BATCH = "sync_batch"  # post or update a batch review message
+    SYNC_DIGEST = "sync_digest"  # re-render a burst digest after a card joined its thread
 
 
 async def enqueue_notify(
@@ -29,6 +30,7 @@ async def enqueue_notify(
     task_id: int | None = None,
     case_id: int | None = None,
     batch_id: int | None = None,
+    digest_id: int | None = None,
     note: str | None = None,
     dedupe_key: str | None = None,
     delay_s: float | None = None,
@@ -41,11 +43,14 @@ async def enqueue_notify(
         ("task_id", task_id),
         ("case_id", case_id),
         ("batch_id", batch_id),
+        ("digest_id", digest_id),
         ("note", note),
     ):
         if value is not None:
             payload[key] = value
-    subject = next((s for s in (draft_id, task_id, batch_id, case_id) if s is not None), None)
+    subject = next(
+        (s for s in (draft_id, task_id, batch_id, digest_id, case_id) if s is not None), None
+    )
     await enqueue(
         session,
         kind=JobKind.NOTIFY,
@@ -72,3 +77,5 @@ async def run_notify(notifier: Notifier, payload: dict[str, Any]) -> None:
         await notifier.remind_vip_task(task_id=payload["task_id"])
     elif call is NotifyCall.SYNC_BATCH:
         await notifier.sync_batch(batch_id=payload["batch_id"])
+    elif call is NotifyCall.SYNC_DIGEST:
+        await notifier.sync_digest(digest_id=payload["digest_id"])

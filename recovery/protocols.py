@@ -174,3 +174,7 @@ class Notifier(Protocol):
     async def sync_batch(self, *, batch_id: int) -> None:
         """Post or update the message of a batch review (recovery.batches)."""
         ...
+
+    async def sync_digest(self, *, digest_id: int) -> None:
+        """Re-render a burst digest from the cards now in its thread."""
+        ...

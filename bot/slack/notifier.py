@@ -346,8 +346,8 @@ class SlackNotifier:
                     thread_ts=thread_ts,
                 )
             )
-        if in_digest and thread_ts is not None:
-            await self._refresh_digest(channel)
+            if in_digest and thread_ts is not None:
+                await self._queue_digest_refresh(session, channel, thread_ts)
 
     async def _post(
         self, channel: str, message: Message, *, thread_ts: str | None, pace_key: str | None = None
@@ -419,9 +419,24 @@ class SlackNotifier:
             )
         return count
 
-    async def _refresh_digest(self, channel: str) -> None:
+    async def _queue_digest_refresh(
+        self, session: AsyncSession, channel: str, thread_ts: str
+    ) -> None:
+        """Re-render the digest as a job of its own: refreshes of one digest run one at a
+        time, each reading the thread when it runs, so an older count never lands last."""
+        digest_id = await session.scalar(
+            select(SlackMessage.id).where(
+                SlackMessage.card_kind == digests.digest_kind(channel),
+                SlackMessage.ts == thread_ts,
+            )
+        )
+        if digest_id is not None:
+            await enqueue_notify(session, NotifyCall.SYNC_DIGEST, digest_id=digest_id)
+
+    async def sync_digest(self, *, digest_id: int) -> None:
+        """Re-render a burst digest from the cards now in its thread."""
         async with self.db.sessions() as session:
-            digest = await digests.latest_digest(session, channel)
+            digest = await session.get(SlackMessage, digest_id)
             if digest is None or not digest.ts:
                 return
             rows = (

@@ -62,5 +62,8 @@ class RecordingNotifier:
     async def sync_batch(self, *, batch_id: int) -> None:
         self.calls.append(("sync_batch", batch_id))
 
+    async def sync_digest(self, *, digest_id: int) -> None:
+        self.calls.append(("sync_digest", digest_id))
+
     def names(self) -> list[str]:
         return [name for name, _ in self.calls]

@@ -5,9 +5,12 @@ from __future__ import annotations
 import asyncio
 import json
 
+from sqlalchemy import select
+
 from bot.slack.digests import BURST_THRESHOLD
 from recovery.batches import BatchPolicy
 from recovery.jobkinds import JobKind
+from storage.models import Job
 from storage.worker import Worker
 from tests.fakes.stripe_events import build_event, store_events
 from tests.slack_flow.conftest import APPROVALS, SlackHarness, add_standard, message_text
@@ -56,7 +59,7 @@ async def test_twenty_notify_jobs_of_one_burst_at_once_post_one_digest(sh: Slack
 
     def observe(*, kind: str, outcome: str, duration_s: float) -> None:
         outcomes.append(outcome)
-        if outcomes.count("succeeded") == count:
+        if outcomes.count("succeeded") == 2 * count:  # each card, then its digest refresh
             all_done.set()
 
     cards = Worker(
@@ -80,3 +83,17 @@ async def test_twenty_notify_jobs_of_one_burst_at_once_post_one_digest(sh: Slack
     assert all(c.args.get("thread_ts") == digest_ts for c in posts[1:]) and len(posts) == 21
     assert f"{count} payments failed" in message_text(sh.slack.message(APPROVALS, digest_ts))
     assert "0 payments" not in json.dumps(top_level[0].args)
+
+
+async def test_digest_refreshes_are_jobs_run_one_at_a_time_per_digest(sh: SlackHarness) -> None:
+    """A card joining the thread queues the digest's refresh under one serial key, so two
+    refreshes never race and an older count is never written after a newer one."""
+    count = BURST_THRESHOLD + 3
+    for n in range(count):
+        add_standard(sh.stripe, f"in_ser{n}", customer=f"cus_ser{n}", email=f"s{n}@example.com")
+        await sh.fail(f"in_ser{n}")
+    async with sh.runtime.db.sessions() as session:
+        notify_jobs = (await session.scalars(select(Job).where(Job.kind == JobKind.NOTIFY))).all()
+    refreshes = [job for job in notify_jobs if job.payload.get("call") == "sync_digest"]
+    assert len(refreshes) == count - BURST_THRESHOLD
+    assert len({job.serial_key for job in refreshes}) == 1
