@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from bot.slack.blocks.kit import (
-    BODY_DISPLAY_MAX,
     NOTE_MAX,
-    SUBJECT_MAX,
     Block,
     Message,
     actions,
@@ -22,6 +18,7 @@ from bot.slack.blocks.wording import (
     customer_label,
     fallback,
     invoice_label,
+    shown_draft,
     strip_emoji,
     when,
     who,
@@ -31,10 +28,7 @@ from bot.slack.metadata import CardKind, CardRef
 from bot.slack.mrkdwn import (
     bold,
     escape_inline,
-    escape_mrkdwn,
     escape_truncated,
-    fit,
-    quote,
     truncate,
 )
 from bot.slack.views import ApprovalCardView, ApprovalStatus
@@ -150,13 +144,11 @@ def _source_note(view: ApprovalCardView) -> str:
 
 
 def _draft_text(view: ApprovalCardView) -> str:
-    subject = escape_truncated(view.subject, SUBJECT_MAX, inline=True)
-    body = view.body.replace("\r\n", "\n").strip()
-    render: Callable[[str], str] = lambda text: quote(escape_mrkdwn(text))  # noqa: E731
-    shown = fit(body, BODY_DISPLAY_MAX, render) if body else ">(empty)"
-    if len(shown) < len(render(body)):
+    draft = shown_draft(subject=view.subject, body=view.body)
+    shown = draft.body
+    if draft.shortened:
         shown += "\n_(shortened here; Edit shows the full draft)_"
-    return f"*Subject:* {subject}\n{shown}"
+    return f"*Subject:* {draft.subject}\n{shown}"
 
 
 def _buttons(view: ApprovalCardView) -> Block | None:

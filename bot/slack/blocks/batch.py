@@ -6,12 +6,10 @@ reader (or a benchmark watching the fake Slack) can tell it from a card.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from bot.slack.blocks.kit import (
-    BODY_DISPLAY_MAX,
     SECTION_TEXT_MAX,
-    SUBJECT_MAX,
     Block,
     Message,
     actions,
@@ -21,10 +19,18 @@ from bot.slack.blocks.kit import (
     header,
     section,
 )
-from bot.slack.blocks.wording import counted, customer_label, fallback, invoice_label, when, who
+from bot.slack.blocks.wording import (
+    counted,
+    customer_label,
+    fallback,
+    invoice_label,
+    shown_draft,
+    when,
+    who,
+)
 from bot.slack.ids import BatchAction
 from bot.slack.metadata import CardKind, CardRef
-from bot.slack.mrkdwn import escape_inline, escape_mrkdwn, escape_truncated, fit, quote
+from bot.slack.mrkdwn import escape_inline, escape_truncated
 from bot.slack.views import BatchLine, BatchLineState, BatchView
 from recovery.money import format_amount
 from storage.models import BatchStatus
@@ -127,13 +133,11 @@ def list_sections(
 
 
 def _sample(line: BatchLine) -> Block:
-    subject = escape_truncated(line.subject, SUBJECT_MAX, inline=True)
-    body = line.body.replace("\r\n", "\n").strip()
-    render: Callable[[str], str] = lambda text: quote(escape_mrkdwn(text))  # noqa: E731
-    shown = fit(body, BODY_DISPLAY_MAX, render) if body else ">(empty)"
+    draft = shown_draft(subject=line.subject, body=line.body)
     who_for = customer_label(line.customer_name, line.customer_email)
     return section(
-        f"*Sample draft* (for {who_for}):\n*Subject:* {subject}\n{shown}", block_id="batch_sample"
+        f"*Sample draft* (for {who_for}):\n*Subject:* {draft.subject}\n{draft.body}",
+        block_id="batch_sample",
     )
 
 

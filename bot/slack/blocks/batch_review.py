@@ -3,13 +3,11 @@ Reject, without a channel message per draft."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from bot.slack.blocks.batch import batch_ref, group_text, progress_text
 from bot.slack.blocks.kit import (
     MODAL_TITLE_MAX,
-    SUBJECT_MAX,
     VIEW_BLOCKS_MAX,
     Block,
     actions,
@@ -20,10 +18,10 @@ from bot.slack.blocks.kit import (
     plain_text,
     section,
 )
-from bot.slack.blocks.wording import customer_label, invoice_label
+from bot.slack.blocks.wording import customer_label, invoice_label, shown_draft
 from bot.slack.ids import BatchAction, ModalCallback
 from bot.slack.metadata import CardKind, CardRef, MessageRef, ModalMetadata, ReviewPageRef
-from bot.slack.mrkdwn import escape_inline, escape_mrkdwn, escape_truncated, fit, quote, truncate
+from bot.slack.mrkdwn import escape_inline, escape_truncated, truncate
 from bot.slack.views import BatchLine, BatchLineState, BatchView
 
 REVIEW_PAGE_SIZE = 5
@@ -55,13 +53,10 @@ def _draft_blocks(line: BatchLine) -> list[Block]:
         facts += f"\n_{_STATE_NOTES[line.state]}_"
         if line.reason:
             facts += f": {escape_truncated(line.reason, 200, inline=True)}"
-    subject = escape_truncated(line.subject, SUBJECT_MAX, inline=True)
-    body = line.body.replace("\r\n", "\n").strip()
-    render: Callable[[str], str] = lambda text: quote(escape_mrkdwn(text))  # noqa: E731
-    shown = fit(body, REVIEW_BODY_MAX, render) if body else ">(empty)"
+    draft = shown_draft(subject=line.subject, body=line.body, body_max=REVIEW_BODY_MAX)
     blocks = [
         section(facts, block_id=f"review_draft_{line.draft_id}"),
-        section(f"*Subject:* {subject}\n{shown}"),
+        section(f"*Subject:* {draft.subject}\n{draft.body}"),
     ]
     if line.actionable:
         ref = CardRef(kind=CardKind.DRAFT, id=line.draft_id, version=line.draft_version).dump()

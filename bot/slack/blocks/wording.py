@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
-from bot.slack.blocks.kit import FALLBACK_TEXT_MAX, NAME_MAX
+from bot.slack.blocks.kit import BODY_DISPLAY_MAX, FALLBACK_TEXT_MAX, NAME_MAX, SUBJECT_MAX
 from bot.slack.mrkdwn import (
     date_text,
     escape_inline,
+    escape_mrkdwn,
     escape_truncated,
+    fit,
+    quote,
     truncate,
     user_mention,
     utc_text,
@@ -20,6 +24,30 @@ STAGE_WORDS = {
     AttemptStage.FOLLOW_UP: "follow-up",
     AttemptStage.FINAL: "final attempt",
 }
+
+
+@dataclass(frozen=True, slots=True)
+class ShownDraft:
+    """A draft as a card shows it: subject escaped and cut, body as a mrkdwn quote, cut."""
+
+    subject: str
+    body: str
+    shortened: bool  # the body was cut to fit
+
+
+def _quoted(text: str) -> str:
+    return quote(escape_mrkdwn(text))
+
+
+def shown_draft(*, subject: str, body: str, body_max: int = BODY_DISPLAY_MAX) -> ShownDraft:
+    """`subject` and `body` of a draft, escaped for mrkdwn and cut to the display limits."""
+    text = body.replace("\r\n", "\n").strip()
+    shown = fit(text, body_max, _quoted) if text else ">(empty)"
+    return ShownDraft(
+        subject=escape_truncated(subject, SUBJECT_MAX, inline=True),
+        body=shown,
+        shortened=len(shown) < len(_quoted(text)),
+    )
 
 
 def customer_label(name: str | None, email: str | None) -> str:
