@@ -3,42 +3,17 @@
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 from sqlalchemy import select
 
 from bot.playbooks.home import TOGGLE_ACTION_ID
 from storage.models import AuditEntry, PlaybookRuleState
-from tests.fakes.slack_requests import block_action_body, sign
+from tests.fakes.slack_requests import block_action_body
 from tests.playbooks.conftest import ALERTS, deliver
-from tests.slack_flow.conftest import FINANCE, MANAGER, SIGNING_SECRET, SlackHarness
+from tests.slack_flow.conftest import FINANCE, MANAGER, SlackHarness
 
 VIP_RULE = "Very large payment: mark VIP"
-
-
-async def open_home(harness: SlackHarness, user: str) -> dict[str, Any]:
-    event = {
-        "type": "event_callback",
-        "team_id": "T0DUNBOT1",
-        "api_app_id": "A0DUNBOT1",
-        "event": {
-            "type": "app_home_opened",
-            "user": user,
-            "channel": "D0HOME",
-            "tab": "home",
-            "event_ts": f"{time.time():.6f}",
-        },
-        "event_id": f"Ev0HOME{time.time_ns()}",
-        "event_time": int(time.time()),
-    }
-    body = json.dumps(event).encode()
-    headers = sign(body, SIGNING_SECRET) | {"Content-Type": "application/json"}
-    assert (
-        await harness.http.post("/slack/events", content=body, headers=headers)
-    ).status_code == 200
-    await harness.worker.run_until_idle()
-    return harness.slack.home_views[user]
 
 
 def toggle_buttons(view: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -64,9 +39,9 @@ async def test_dunning_rules_lists_rules_with_state_and_firings(pb: SlackHarness
 
 
 async def test_finance_switches_a_rule_off_from_the_app_home(pb: SlackHarness) -> None:
-    manager_view = await open_home(pb, MANAGER)
+    manager_view = await pb.open_home(MANAGER)
     assert toggle_buttons(manager_view) == {}  # only finance approvers may switch
-    button = toggle_buttons(await open_home(pb, FINANCE))[VIP_RULE]
+    button = toggle_buttons(await pb.open_home(FINANCE))[VIP_RULE]
     assert button["text"]["text"] == "Switch off"
 
     body = block_action_body(TOGGLE_ACTION_ID, button["value"], FINANCE, "D0HOME", "1.1")

@@ -4,6 +4,7 @@ real Stripe SDK against a fake Stripe, the template drafter and the file mailer.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -114,6 +115,29 @@ class SlackHarness:
 
     async def command(self, text: str, user: str) -> httpx.Response:
         return await self.post(slash_command_body(text, user))
+
+    async def open_home(self, user: str) -> dict[str, Any]:
+        """`user` opens the App Home (a signed app_home_opened event); the view published."""
+        event = {
+            "type": "event_callback",
+            "team_id": "T0DUNBOT1",
+            "api_app_id": "A0DUNBOT1",
+            "event": {
+                "type": "app_home_opened",
+                "user": user,
+                "channel": "D0HOME",
+                "tab": "home",
+                "event_ts": f"{time.time():.6f}",
+            },
+            "event_id": f"Ev0HOME{time.time_ns()}",
+            "event_time": int(time.time()),
+        }
+        body = json.dumps(event).encode()
+        headers = sign(body, SIGNING_SECRET) | {"Content-Type": "application/json"}
+        response = await self.http.post("/slack/events", content=body, headers=headers)
+        assert response.status_code == 200
+        await self.worker.run_until_idle()
+        return self.slack.home_views[user]
 
 
 def buttons(message: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-import time
 
 from sqlalchemy import update
 
 from storage.models import Job, utcnow
-from tests.fakes.slack_requests import sign
 from tests.slack_flow.conftest import FINANCE, MANAGER, VIP, SlackHarness, add_standard, add_vip
 
 
@@ -19,25 +17,7 @@ async def test_app_home_lists_approvals_waiting_and_the_viewers_vip_tasks(
     add_vip(sh.stripe)
     await sh.fail("in_std")
     await sh.fail("in_vip")
-    event = {
-        "type": "event_callback",
-        "team_id": "T0DUNBOT1",
-        "api_app_id": "A0DUNBOT1",
-        "event": {
-            "type": "app_home_opened",
-            "user": MANAGER,
-            "channel": "D0HOME",
-            "tab": "home",
-            "event_ts": f"{time.time():.6f}",
-        },
-        "event_id": "Ev0HOME1",
-        "event_time": int(time.time()),
-    }
-    body = json.dumps(event).encode()
-    headers = sign(body, "slack-signing-secret-for-tests") | {"Content-Type": "application/json"}
-    response = await sh.http.post("/slack/events", content=body, headers=headers)
-    assert response.status_code == 200
-    await sh.worker.run_until_idle()
+    await sh.open_home(MANAGER)
     [publish] = sh.slack.calls_to("views.publish")
     assert publish.args["user_id"] == MANAGER
     home = json.dumps(publish.args["view"])
