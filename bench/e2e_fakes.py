@@ -16,15 +16,7 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any
 
-from bench.fakes_process import (
-    INVOICE_AMOUNT,
-    VIP_AMOUNT,
-    FakesPlan,
-    _path_kind,
-    customer_id,
-    invoice_id,
-    is_vip,
-)
+from bench.fakes_process import FakesPlan, FakesReport, _path_kind, populate
 
 APPROVALS, VIP = "CAPPROVALS", "CVIP"
 BASELINE_CHANNEL = "CBASELINE"
@@ -44,31 +36,10 @@ class E2EPlan:
 
 
 @dataclass
-class E2EReport:
-    stripe_requests: int = 0
-    stripe_by_path: dict[str, int] = field(default_factory=dict)
-    slack_calls: dict[str, int] = field(default_factory=dict)
-    slack_top_level: dict[str, int] = field(default_factory=dict)
-    slack_429: int = 0
+class E2EReport(FakesReport):
     llm_spans: list[tuple[float, float]] = field(default_factory=list)
     reviewable_at: dict[str, float] = field(default_factory=dict)
     batch_versions: dict[str, float] = field(default_factory=dict)
-
-
-def _populate(stripe: Any, plan: FakesPlan) -> None:
-    for c in range(plan.customers):
-        stripe.add_customer(id=f"cus_bench{c:06d}", email=f"c{c}@example.com", name=f"C {c}")
-        stripe.add_paid_invoices(customer=f"cus_bench{c:06d}", count=2, amount=INVOICE_AMOUNT)
-    for n in range(plan.events):
-        stripe.add_invoice(
-            id=invoice_id(n),
-            number=invoice_number(n),
-            customer=customer_id(n, plan),
-            amount_due=VIP_AMOUNT if is_vip(n, plan) else INVOICE_AMOUNT,
-            attempt_count=1,
-            next_payment_attempt=2_000_000_000,
-        )
-        stripe.add_failed_payment(invoice_id(n), decline_code="insufficient_funds")
 
 
 def _is_actionable(args: dict[str, Any]) -> bool:
@@ -127,7 +98,7 @@ def _serve(connection: Connection, plan: E2EPlan) -> None:
     stripe, slack = FakeStripe(), FakeSlack(channel_pace_s=plan.slack_pace_s)
     llm = FakeOpenAI()
     llm.latency_s = plan.llm_latency_s
-    _populate(stripe, plan.fakes)
+    populate(stripe, plan.fakes, number=invoice_number)
     stripe.start()
     slack.start()
     llm.start()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import multiprocessing
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any
@@ -46,13 +47,17 @@ def is_vip(n: int, plan: FakesPlan) -> bool:
     return plan.vip_share > 0 and n % round(1 / plan.vip_share) == 0
 
 
-def _populate(stripe: Any, plan: FakesPlan) -> None:
+def populate(stripe: Any, plan: FakesPlan, *, number: Callable[[int], str] | None = None) -> None:
+    """The plan's customers (each with two paid invoices) and failed invoices; `number`
+    names invoice n when given."""
     for c in range(plan.customers):
         stripe.add_customer(id=f"cus_bench{c:06d}", email=f"c{c}@example.com", name=f"C {c}")
         stripe.add_paid_invoices(customer=f"cus_bench{c:06d}", count=2, amount=INVOICE_AMOUNT)
     for n in range(plan.events):
+        numbered = {"number": number(n)} if number is not None else {}
         stripe.add_invoice(
             id=invoice_id(n),
+            **numbered,
             customer=customer_id(n, plan),
             amount_due=VIP_AMOUNT if is_vip(n, plan) else INVOICE_AMOUNT,
             attempt_count=1,
@@ -66,7 +71,7 @@ def _serve(connection: Connection, plan: FakesPlan) -> None:
     from tests.fakes.stripe_server import FakeStripe
 
     stripe, slack = FakeStripe(), FakeSlack()
-    _populate(stripe, plan)
+    populate(stripe, plan)
     stripe.start()
     slack.start()
     connection.send({"stripe": stripe.base_url, "slack": slack.base_url})
