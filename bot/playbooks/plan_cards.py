@@ -6,12 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import select
 
 from bot.playbooks.card_buttons import CardButtons
-from bot.playbooks.slack_cards import Message, _context, _section
+from bot.playbooks.slack_cards import Message, _context, _section, post_card, update_card
 from bot.slack.mrkdwn import escape_inline, user_mention
 from recovery.money import format_amount
 from recovery.plans.model import CancelWhen, ClosingAction, DunningPlan
@@ -19,7 +18,6 @@ from recovery.plans.progress import day
 from recovery.playbooks.rules import Playbook
 from storage.db import Database
 from storage.models import Case, CasePlan, CasePlanStatus, SlackMessage
-from storage.queue import RetryLater
 
 CARD_KIND = "plan_closeout"
 APPROVE_ACTION_ID = "plan_closeout_approve"
@@ -145,46 +143,22 @@ class PlanSlack:
             return
         message = closeout_card(row, case, self.playbook.plan(row.plan_name))
         if existing is not None and existing.ts:
-            await _call(
-                self.client.chat_update(
-                    channel=existing.channel,
-                    ts=existing.ts,
-                    text=message.text,
-                    blocks=message.blocks,
-                )
+            await update_card(
+                self.client, channel=existing.channel, ts=existing.ts, message=message
             )
             return
         if row.closeout_round == 0:
             return  # never shown: a plan stopped before its close-out has no card to update
         if not self.channel:
             raise RuntimeError("no channel for close-out cards (SLACK_APPROVALS_CHANNEL)")
-        response = await _call(
-            self.client.chat_postMessage(
-                channel=self.channel,
-                text=message.text,
-                blocks=message.blocks,
-                unfurl_links=False,
-                unfurl_media=False,
-            )
-        )
+        posted_channel, ts = await post_card(self.client, channel=self.channel, message=message)
         async with self.db.transaction() as session:
             session.add(
                 SlackMessage(
                     card_kind=CARD_KIND,
                     subject_id=plan_id,
                     case_id=case.id,
-                    channel=response.get("channel") or self.channel,
-                    ts=response["ts"],
+                    channel=posted_channel,
+                    ts=ts,
                 )
             )
-
-
-async def _call(pending: Any) -> Any:
-    """A Web API call; Slack's 429 becomes a RetryLater of the job after Retry-After."""
-    try:
-        return await pending
-    except SlackApiError as error:
-        if error.response is not None and error.response.status_code == 429:
-            retry_after = float(error.response.headers.get("Retry-After", 1) or 1)
-            raise RetryLater(retry_after, "Slack rate limit (429)") from None
-        raise

@@ -130,7 +130,7 @@ class PlaybookSlack:
 
     async def post_message(self, *, channel: str, text: str, footer: str) -> None:
         message = rule_message(text=text, footer=footer)
-        await self._call(
+        await slack_call(
             self.client.chat_postMessage(
                 channel=channel,
                 text=message.text,
@@ -149,33 +149,19 @@ class PlaybookSlack:
             return
         message = approval_card(action, firing)
         if existing is not None and existing.ts:
-            await self._call(
-                self.client.chat_update(
-                    channel=existing.channel,
-                    ts=existing.ts,
-                    text=message.text,
-                    blocks=message.blocks,
-                )
+            await update_card(
+                self.client, channel=existing.channel, ts=existing.ts, message=message
             )
             return
         if not self.alerts_channel:
             raise RuntimeError("no alerts channel (SLACK_ALERTS_CHANNEL / SLACK_APPROVALS_CHANNEL)")
-        response = await self._call(
-            self.client.chat_postMessage(
-                channel=self.alerts_channel,
-                text=message.text,
-                blocks=message.blocks,
-                unfurl_links=False,
-                unfurl_media=False,
-            )
+        posted_channel, ts = await post_card(
+            self.client, channel=self.alerts_channel, message=message
         )
         async with self.db.transaction() as session:
             session.add(
                 SlackMessage(
-                    card_kind=CARD_KIND,
-                    subject_id=action_id,
-                    channel=response.get("channel") or self.alerts_channel,
-                    ts=response["ts"],
+                    card_kind=CARD_KIND, subject_id=action_id, channel=posted_channel, ts=ts
                 )
             )
 
@@ -188,22 +174,14 @@ class PlaybookSlack:
         if existing is not None:
             return
         message = overdue_card(alert)
-        response = await self._call(
-            self.client.chat_postMessage(
-                channel=channel,
-                text=message.text,
-                blocks=message.blocks,
-                unfurl_links=False,
-                unfurl_media=False,
-            )
-        )
+        posted_channel, ts = await post_card(self.client, channel=channel, message=message)
         async with self.db.transaction() as session:
             session.add(
                 SlackMessage(
                     card_kind=OVERDUE_CARD_KIND,
                     subject_id=alert.action_id,
-                    channel=response.get("channel") or channel,
-                    ts=response["ts"],
+                    channel=posted_channel,
+                    ts=ts,
                 )
             )
             action = await session.get(PlaybookAction, alert.action_id)
@@ -229,7 +207,7 @@ class PlaybookSlack:
         message = overdue_card(
             alert_from_detail(action_id, detail["alert"]), claimed_by=detail.get("claimed_by")
         )
-        await self._call(
+        await slack_call(
             self.client.chat_update(
                 channel=existing.channel, ts=existing.ts, text=message.text, blocks=message.blocks
             )
@@ -239,7 +217,7 @@ class PlaybookSlack:
         from bot.playbooks.overdue_cards import overdue_digest
 
         message = overdue_digest(lines)
-        await self._call(
+        await slack_call(
             self.client.chat_postMessage(
                 channel=channel, text=message.text, blocks=message.blocks, unfurl_links=False
             )
@@ -252,20 +230,43 @@ class PlaybookSlack:
         if action is None or firing is None or not self.alerts_channel:
             return
         message = failure_message(action, firing, error)
-        await self._call(
+        await slack_call(
             self.client.chat_postMessage(
                 channel=self.alerts_channel, text=message.text, blocks=message.blocks
             )
         )
 
-    async def _call(self, pending: Any) -> Any:
-        try:
-            return await pending
-        except SlackApiError as error:
-            if error.response is not None and error.response.status_code == 429:
-                retry_after = float(error.response.headers.get("Retry-After", 1) or 1)
-                raise RetryLater(retry_after, "Slack rate limit (429)") from None
-            raise
+
+async def slack_call(pending: Any) -> Any:
+    """A Web API call; Slack's 429 becomes a RetryLater of the job after Retry-After."""
+    try:
+        return await pending
+    except SlackApiError as error:
+        if error.response is not None and error.response.status_code == 429:
+            retry_after = float(error.response.headers.get("Retry-After", 1) or 1)
+            raise RetryLater(retry_after, "Slack rate limit (429)") from None
+        raise
+
+
+async def post_card(client: AsyncWebClient, *, channel: str, message: Message) -> tuple[str, str]:
+    """Post a card (no unfurls); its (channel, ts) for the SlackMessage row."""
+    response = await slack_call(
+        client.chat_postMessage(
+            channel=channel,
+            text=message.text,
+            blocks=message.blocks,
+            unfurl_links=False,
+            unfurl_media=False,
+        )
+    )
+    return response.get("channel") or channel, response["ts"]
+
+
+async def update_card(client: AsyncWebClient, *, channel: str, ts: str, message: Message) -> None:
+    """Re-render a posted card in place."""
+    await slack_call(
+        client.chat_update(channel=channel, ts=ts, text=message.text, blocks=message.blocks)
+    )
 
 
 async def _card_of(session: Any, action_id: int, *, kind: str = CARD_KIND) -> SlackMessage | None:
